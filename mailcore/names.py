@@ -1,0 +1,73 @@
+"""Rules for domain names: one normal form, and the checks that go with it.
+
+Domain names are compared and turned into ids in one form only: lower case, no
+surrounding spaces, no trailing dot. Every other module goes through
+:func:`normalise_domain` before it looks at a name.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "is_within",
+    "normalise_domain",
+    "relative_name",
+    "stack_slug",
+]
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_SERVICE_LABEL = re.compile(r"^_[a-z0-9-]{1,62}$")
+
+
+def normalise_domain(value: str, *, allow_service_labels: bool = False) -> str:
+    """Return ``value`` as a lower-case domain name without a trailing dot.
+
+    Raises ``ValueError`` with a sentence saying what was expected when the name
+    is not a valid host name of at least two labels. Labels starting with an
+    underscore (``_dmarc``) are accepted only with ``allow_service_labels``.
+    """
+    if not value.isascii():
+        raise ValueError(
+            "expected an ASCII domain name; write internationalised names in "
+            "their xn-- (punycode) form"
+        )
+    name = value.strip().lower()
+    name = name.removesuffix(".")
+    if not name:
+        raise ValueError("expected a domain name such as example.com")
+    if len(name) > 253:
+        raise ValueError("expected a domain name of at most 253 characters")
+
+    labels = name.split(".")
+    if len(labels) < 2:
+        raise ValueError("expected a domain name with at least two labels")
+    for label in labels:
+        if _LABEL.match(label):
+            continue
+        if allow_service_labels and _SERVICE_LABEL.match(label):
+            continue
+        raise ValueError(
+            f"label {label!r} is not valid; expected letters, digits and inner "
+            "hyphens, 1 to 63 characters"
+        )
+    if labels[-1].isdigit():
+        raise ValueError("expected a domain name, not an IP address")
+    return name
+
+
+def is_within(name: str, zone: str) -> bool:
+    """Whether ``name`` is ``zone`` itself or a name below it (both normalised)."""
+    return name == zone or name.endswith("." + zone)
+
+
+def relative_name(name: str, zone: str) -> str:
+    """``name`` relative to ``zone``: ``@`` for the apex, else the leading labels."""
+    if name == zone:
+        return "@"
+    return name[: -(len(zone) + 1)]
+
+
+def stack_slug(domain: str) -> str:
+    """A domain as it appears in stack names: dots become hyphens."""
+    return domain.replace(".", "-")

@@ -1,0 +1,174 @@
+"""The DNS records a sending domain needs, built once for every place that shows them.
+
+The same :class:`DnsRecord` list becomes Route 53 record sets, stack outputs for a
+DNS host outside AWS, and (later) the ``mailctl records`` table. Values are kept
+as they go on the wire: TXT values quoted and split into strings of at most 255
+bytes, MX values as ``<priority> <host>``.
+
+Easy DKIM names and values are only known to SES; callers pass them in (CDK
+tokens at synth time, real values when read from SES) or leave them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mailcore.config import DomainSettings
+from mailcore.regions import mail_from_mx_host
+
+__all__ = [
+    "MAIL_FROM_SPF",
+    "DnsRecord",
+    "domain_records",
+    "txt_value",
+]
+
+MAIL_FROM_SPF = "v=spf1 include:amazonses.com ~all"
+
+# RFC 1035: one character-string holds at most 255 bytes.
+_TXT_STRING_LIMIT = 255
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    """One record set: every value at one (name, type)."""
+
+    key: str
+    """Stable PascalCase id of the record, used as its construct id."""
+    name: str
+    """Fully qualified, lower case, without the trailing dot."""
+    type: str
+    values: tuple[str, ...]
+    """Wire-format values (TXT quoted and split, MX as ``priority host``)."""
+    purpose: str
+
+    def zone_lines(self, ttl: int) -> list[str]:
+        """The record as zone-file lines, names fully qualified with a final dot."""
+        return [f"{self.name}. {ttl} IN {self.type} {v}" for v in self.zone_values()]
+
+    def zone_values(self) -> list[str]:
+        """Values as a zone file writes them: host names end with a dot."""
+        if self.type in ("CNAME", "MX"):
+            return [f"{value}." for value in self.values]
+        return list(self.values)
+
+
+def txt_value(text: str) -> str:
+    """``text`` as one TXT record value: quoted strings of at most 255 bytes each.
+
+    Readers join the strings with nothing between them, so a long DKIM key or a
+    long site verification survives the split unchanged. Quotes and backslashes
+    inside the text are escaped; the text itself must not carry outer quotes.
+    """
+    raw = text.encode("ascii")
+    chunks = [
+        raw[start : start + _TXT_STRING_LIMIT].decode("ascii")
+        for start in range(0, len(raw), _TXT_STRING_LIMIT)
+    ] or [""]
+    return " ".join(f'"{_escape(chunk)}"' for chunk in chunks)
+
+
+def _escape(chunk: str) -> str:
+    return chunk.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def domain_records(
+    domain: DomainSettings,
+    *,
+    ses_region: str,
+    easy_dkim: Sequence[tuple[str, str]] = (),
+) -> list[DnsRecord]:
+    """Every record ``domain`` needs to send from SES in ``ses_region``.
+
+    ``easy_dkim`` holds the three (name, value) pairs SES gives for Easy DKIM;
+    they are used as given, never rebuilt from a suffix. One record set comes
+    back per (name, type): the apex SPF and the extra apex TXT values share one.
+    """
+    records: list[DnsRecord] = []
+    apex = domain.name
+
+    for index, (name, value) in enumerate(easy_dkim, start=1):
+        records.append(
+            DnsRecord(f"DkimToken{index}", name, "CNAME", (value,), "Easy DKIM")
+        )
+    if domain.dkim.signing == "byo":
+        assert domain.dkim.selector and domain.dkim.public_key
+        records.append(
+            DnsRecord(
+                "DkimPublicKey",
+                f"{domain.dkim.selector}._domainkey.{apex}",
+                "TXT",
+                (txt_value(f"v=DKIM1; k=rsa; p={domain.dkim.public_key}"),),
+                "DKIM public key (bring your own)",
+            )
+        )
+
+    records.append(
+        DnsRecord(
+            "MailFromMx",
+            domain.mail_from,
+            "MX",
+            (f"10 {mail_from_mx_host(ses_region)}",),
+            "custom MAIL FROM: bounces return to SES",
+        )
+    )
+    records.append(
+        DnsRecord(
+            "MailFromSpf",
+            domain.mail_from,
+            "TXT",
+            (txt_value(MAIL_FROM_SPF),),
+            "custom MAIL FROM: SPF",
+        )
+    )
+
+    apex_txt = [domain.spf.value()] if domain.spf.enabled else []
+    apex_txt += domain.txt
+    if apex_txt:
+        records.append(
+            DnsRecord(
+                "ApexTxt",
+                apex,
+                "TXT",
+                tuple(txt_value(text) for text in apex_txt),
+                "apex SPF and other apex TXT values",
+            )
+        )
+
+    if domain.dmarc.enabled:
+        records.append(
+            DnsRecord(
+                "Dmarc",
+                f"_dmarc.{apex}",
+                "TXT",
+                (txt_value(domain.dmarc.value()),),
+                "DMARC policy",
+            )
+        )
+
+    if domain.mx:
+        records.append(
+            DnsRecord(
+                "InboundMx",
+                apex,
+                "MX",
+                tuple(f"{mx.priority} {mx.host}" for mx in domain.mx),
+                "inbound mail exchangers",
+            )
+        )
+
+    _check_one_set_per_name_and_type(records)
+    return records
+
+
+def _check_one_set_per_name_and_type(records: list[DnsRecord]) -> None:
+    seen: set[tuple[str, str]] = set()
+    cname_names = {r.name for r in records if r.type == "CNAME"}
+    for record in records:
+        slot = (record.name, record.type)
+        if slot in seen:
+            raise ValueError(f"two {record.type} record sets at {record.name}")
+        if record.type != "CNAME" and record.name in cname_names:
+            raise ValueError(f"a CNAME and a {record.type} record at {record.name}")
+        seen.add(slot)

@@ -1,0 +1,50 @@
+"""A configuration set that requires TLS and publishes delivery problems to SNS."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+__all__ = ["PUBLISHED_EVENTS", "DeliveryConfigurationSet"]
+
+PUBLISHED_EVENTS = (
+    ses.EmailSendingEvent.BOUNCE,
+    ses.EmailSendingEvent.COMPLAINT,
+    ses.EmailSendingEvent.REJECT,
+    ses.EmailSendingEvent.DELIVERY_DELAY,
+)
+
+
+class DeliveryConfigurationSet(Construct):
+    """The configuration set a domain's identity uses by default.
+
+    Mail goes out over TLS only, reputation metrics are on, addresses that bounce
+    or complain are suppressed at the account level, and every bounce,
+    complaint, reject and delivery delay is published to :attr:`topic`.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, domain: str) -> None:
+        super().__init__(scope, construct_id)
+
+        self.topic = sns.Topic(
+            self,
+            "Events",
+            display_name=f"SES delivery events for {domain}",
+            enforce_ssl=True,
+        )
+
+        self.configuration_set = ses.ConfigurationSet(
+            self,
+            "Resource",
+            tls_policy=ses.ConfigurationSetTlsPolicy.REQUIRE,
+            reputation_metrics=True,
+            sending_enabled=True,
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
+
+        self.configuration_set.add_event_destination(
+            "ToTopic",
+            destination=ses.EventDestination.sns_topic(self.topic),
+            events=list(PUBLISHED_EVENTS),
+        )

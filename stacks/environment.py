@@ -1,0 +1,44 @@
+"""Turns one environment's settings into its stacks."""
+
+from __future__ import annotations
+
+import os
+
+from aws_cdk import App, Environment, Tags, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from mailcore.config import EnvironmentConfig
+from stacks.sending_domain_stack import SendingDomainStack
+
+__all__ = ["add_checks", "build_environment"]
+
+
+def build_environment(app: App, config: EnvironmentConfig) -> list[SendingDomainStack]:
+    """Add one stack per domain of ``config`` to ``app`` and return them."""
+    account = config.account or os.environ.get("CDK_DEFAULT_ACCOUNT")
+    built = []
+    for domain in config.domains:
+        region = config.ses_region_of(domain)
+        name = config.stack_name_of(domain)
+        stack = SendingDomainStack(
+            app,
+            name,
+            domain=domain,
+            ses_region=region,
+            env=Environment(account=account, region=region),
+            stack_name=name,
+            description=(
+                f"SES sending domain {domain.name} "
+                f"({config.app}, environment {config.name})"
+            ),
+            termination_protection=config.protect_stacks,
+        )
+        for key, value in config.tags.items():
+            Tags.of(stack).add(key, value)
+        built.append(stack)
+    return built
+
+
+def add_checks(app: App) -> None:
+    """Run cdk-nag's AWS Solutions rules on every stack when ``app`` synthesizes."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
