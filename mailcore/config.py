@@ -74,6 +74,30 @@ class ConfigError(Exception):
     """A setting that cannot be used; ``str()`` is the one line to show the user."""
 
 
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: object, line: int) -> None:
+        super().__init__(key, line)
+        self.key = key
+        self.line = line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key written twice is an error.
+
+    Plain PyYAML keeps the last of two equal keys, so a second ``region:`` line
+    would silently win over the first.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKeyError(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -166,8 +190,8 @@ class DkimSettings(_Settings):
             )
         if "key_length" in self.model_fields_set:
             raise ValueError(
-                "key_length applies to signing: easy only; a bring-your-own key "
-                "has the length it was made with"
+                "key_length applies to signing: easy only; expected no key_length "
+                "with signing: byo (your key has the length it was made with)"
             )
         return self
 
@@ -503,20 +527,38 @@ def load_environment(name: str, directory: Path) -> EnvironmentConfig:
             f"{shown}: no such environment {name!r}: expected one of "
             f"{', '.join(known) or '(none found)'}"
         )
-    return parse_environment(path.read_text(encoding="utf-8"), name=name, source=shown)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{shown}: line {line}: byte {raw[error.start]:#04x} is not UTF-8: "
+            "expected the file saved as UTF-8 text"
+        ) from None
+    return parse_environment(text, name=name, source=shown)
 
 
 def parse_environment(text: str, *, name: str, source: str) -> EnvironmentConfig:
     """Parse and check the YAML text of environment ``name`` read from ``source``."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        problem = getattr(error, "problem", None) or "unreadable"
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except _DuplicateKeyError as error:
         raise ConfigError(
-            f"{source}: {where}: not valid YAML ({problem}): expected a mapping of "
-            "settings"
+            f"{source}: line {error.line}: {error.key!r} appears twice: expected "
+            "each setting once"
+        ) from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        raise ConfigError(
+            f"{source}: {where}: not valid YAML ({error.problem or error.context}): "
+            "expected a mapping of settings"
+        ) from None
+    except yaml.YAMLError as error:
+        reason = str(error).splitlines()[0]
+        raise ConfigError(
+            f"{source}: not valid YAML ({reason}): expected printable text"
         ) from None
     if data is None:
         data = {}
@@ -543,6 +585,12 @@ def _check_across_domains(config: EnvironmentConfig, source: str) -> None:
     allowed = SES_REGIONS | set(config.additional_ses_regions)
     seen_domains: dict[str, int] = {}
     seen_stacks: dict[str, int] = {}
+    if config.region is not None and config.region not in allowed:
+        raise ConfigError(
+            f"{source}: region = {config.region!r}: expected a region where SES "
+            "sends mail (see mailcore/regions.py, or list a newer one in "
+            "additional_ses_regions)"
+        )
     for index, domain in enumerate(config.domains):
         where = f"domains[{index}]"
         if domain.ses_region is None and config.region is None:
@@ -588,6 +636,11 @@ def _describe(error: ValidationError) -> str:
     kind = problem["type"]
     if kind == "missing":
         return f"{setting} is missing: {_expected_for_missing(problem['loc'])}"
+    if kind in ("model_type", "dict_type"):
+        return (
+            f"{setting} = {_shown_value(problem.get('input'))}: expected a mapping "
+            "of settings (key: value lines)"
+        )
     if kind == "too_short":
         return f"{setting} is empty: expected at least one entry"
     if kind == "extra_forbidden":

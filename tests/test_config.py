@@ -1,0 +1,380 @@
+"""Good settings and their defaults, and the checks a single setting goes through."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from mailcore.config import (
+    ConfigError,
+    DomainSettings,
+    load_environment,
+    spf_lookup_count,
+)
+from tests.conftest import (
+    ENVIRONMENTS,
+    SHIPPED_ENVIRONMENTS,
+    domain_settings,
+    make_config,
+)
+
+
+def only_domain(**domain: Any) -> DomainSettings:
+    """The one domain of an environment in us-east-1 (example.com unless named)."""
+    return make_config(domain_settings(**domain)).domains[0]
+
+
+def test_mail_from_defaults_to_mail_below_the_domain() -> None:
+    assert only_domain().mail_from == "mail.example.com"
+
+
+def test_a_single_label_mail_from_is_relative_to_the_domain() -> None:
+    assert only_domain(mail_from="bounce").mail_from == "bounce.example.com"
+
+
+def test_mail_from_as_a_full_name_inside_the_domain_is_accepted() -> None:
+    domain = only_domain(mail_from="Bounce.Example.com.")
+
+    assert domain.mail_from == "bounce.example.com"
+
+
+def test_mail_from_outside_the_domain_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"domains\[0\]\.mail_from = 'mail\.other"):
+        only_domain(mail_from="mail.other.org")
+
+
+def test_mail_from_equal_to_the_apex_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"must not be the apex example\.com"):
+        only_domain(mail_from="example.com")
+
+
+def test_mail_from_in_a_domain_that_only_ends_like_it_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"expected a subdomain of example\.com"):
+        only_domain(mail_from="mail.notexample.com")
+
+
+def test_dkim_defaults_to_easy_dkim_with_2048_bit_keys() -> None:
+    dkim = only_domain().dkim
+
+    assert dkim.signing == "easy"
+    assert dkim.key_length == 2048
+
+
+def test_spf_defaults_to_amazon_ses_with_softfail() -> None:
+    assert only_domain().spf.value() == "v=spf1 include:amazonses.com ~all"
+
+
+def test_dmarc_defaults_to_a_monitoring_policy() -> None:
+    assert only_domain().dmarc.value() == "v=DMARC1; p=none"
+
+
+def test_records_default_to_a_ttl_of_1800_seconds() -> None:
+    assert only_domain().ttl == 1800
+
+
+def test_ses_region_falls_back_to_the_environment_region() -> None:
+    config = make_config(domain_settings())
+
+    assert config.ses_region_of(config.domains[0]) == "us-east-1"
+
+
+def test_a_domain_ses_region_wins_over_the_environment_region() -> None:
+    config = make_config(domain_settings(ses_region="eu-central-1"))
+
+    assert config.ses_region_of(config.domains[0]) == "eu-central-1"
+
+
+def test_a_domain_name_is_stripped_lowered_and_loses_its_trailing_dot() -> None:
+    assert only_domain(name=" Example.COM. ").name == "example.com"
+
+
+def test_an_existing_zone_of_a_parent_domain_may_hold_a_subdomain() -> None:
+    domain = only_domain(
+        name="notify.example.com",
+        hosted_zone={"id": "Z0EXAMPLE0000000000", "name": "Example.com."},
+    )
+
+    assert domain.hosted_zone is not None
+    assert domain.hosted_zone.name == "example.com"
+
+
+def test_an_existing_zone_of_a_lookalike_domain_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"zone 'ample\.com' cannot hold"):
+        only_domain(hosted_zone={"id": "Z0EXAMPLE0000000000", "name": "ample.com"})
+
+
+def test_a_hosted_zone_without_create_or_id_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"domains\[0\]\.hosted_zone = \{name\}"):
+        only_domain(hosted_zone={"name": "example.com"})
+
+
+@pytest.mark.parametrize(
+    ("name", "protected"),
+    [("production", True), ("prod-eu", True), ("test", False), ("staging", False)],
+)
+def test_termination_protection_defaults_on_for_production_names(
+    name: str, protected: bool
+) -> None:
+    assert make_config(domain_settings(), name=name).protect_stacks is protected
+
+
+@pytest.mark.parametrize(("name", "setting"), [("production", False), ("dev", True)])
+def test_an_explicit_termination_protection_setting_wins(
+    name: str, setting: bool
+) -> None:
+    settings = {**domain_settings(), "termination_protection": setting}
+
+    assert make_config(settings, name=name).protect_stacks is setting
+
+
+def test_stack_names_join_app_environment_and_domain_with_hyphens() -> None:
+    settings = {**domain_settings(name="notify.example.com"), "app": "post"}
+    config = make_config(settings, name="staging")
+
+    assert config.stack_name_of(config.domains[0]) == "post-staging-notify-example-com"
+
+
+def test_app_defaults_to_mail_in_stack_names() -> None:
+    config = make_config(domain_settings())
+
+    assert config.stack_name_of(config.domains[0]) == "mail-test-example-com"
+
+
+def test_domains_whose_stack_names_collide_are_rejected() -> None:
+    settings = {
+        "region": "us-east-1",
+        "domains": [{"name": n} for n in ("a-b.com", "a.b.com")],
+    }
+
+    with pytest.raises(ConfigError, match=r"also that of domains\[0\]"):
+        make_config(settings)
+
+
+def test_a_domain_listed_twice_in_other_case_is_rejected() -> None:
+    settings = {
+        "region": "us-east-1",
+        "domains": [{"name": "example.com"}, {"name": "EXAMPLE.com."}],
+    }
+
+    with pytest.raises(ConfigError, match=r"domains\[1\]\.name = 'example\.com'"):
+        make_config(settings)
+
+
+def test_an_unlisted_ses_region_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"domains\[0\]\.ses_region = 'eu-south-3'"):
+        make_config(domain_settings(ses_region="eu-south-3"))
+
+
+def test_additional_ses_regions_lets_a_new_region_through() -> None:
+    settings = {
+        **domain_settings(ses_region="eu-south-3"),
+        "additional_ses_regions": ["eu-south-3"],
+    }
+    config = make_config(settings)
+
+    assert config.ses_region_of(config.domains[0]) == "eu-south-3"
+
+
+def test_a_malformed_additional_ses_region_is_rejected() -> None:
+    settings = {**domain_settings(), "additional_ses_regions": ["Europe"]}
+
+    with pytest.raises(ConfigError, match="'Europe' is not a region name"):
+        make_config(settings)
+
+
+def test_an_account_id_must_have_twelve_digits() -> None:
+    settings = {**domain_settings(), "account": "12345"}
+
+    with pytest.raises(ConfigError, match="account = '12345': expected a 12-digit"):
+        make_config(settings)
+
+
+@pytest.mark.parametrize(
+    ("terms", "count"),
+    [
+        (["include:amazonses.com"], 1),
+        (["a", "mx", "ptr", "exists:%{i}.x.example"], 4),
+        (["a:mail.example.com/24", "mx/24", "+include:x.example"], 3),
+        (["ip4:192.0.2.0/24", "ip6:2001:db8::/32"], 0),
+    ],
+)
+def test_spf_lookups_count_dns_querying_mechanisms_only(
+    terms: list[str], count: int
+) -> None:
+    assert spf_lookup_count(terms) == count
+
+
+def _mechanisms(lookups: int) -> list[str]:
+    includes = [f"include:spf{n}.example.net" for n in range(lookups)]
+    return [*includes, "ip4:192.0.2.0/24", "ip6:2001:db8::/32"]
+
+
+def test_spf_with_exactly_ten_lookups_is_accepted() -> None:
+    spf = only_domain(spf={"mechanisms": _mechanisms(10)}).spf
+
+    assert spf.value().startswith("v=spf1 include:spf0.example.net ")
+    assert spf.value().endswith(" ip4:192.0.2.0/24 ip6:2001:db8::/32 ~all")
+
+
+def test_spf_with_eleven_lookups_is_rejected() -> None:
+    with pytest.raises(
+        ConfigError, match=r"11 mechanisms query DNS; expected at most 10"
+    ):
+        only_domain(spf={"mechanisms": _mechanisms(11)})
+
+
+@pytest.mark.parametrize("term", ["all", "-all", "~all", "v=spf1"])
+def test_spf_terms_the_project_writes_itself_are_rejected(term: str) -> None:
+    with pytest.raises(ConfigError, match=r"domains\[0\]\.spf\.mechanisms"):
+        only_domain(spf={"mechanisms": ["include:amazonses.com", term]})
+
+
+@pytest.mark.parametrize("term", ["inclde:x.example", "ip4:192.0.2", "mx:"])
+def test_a_bad_spf_mechanism_is_rejected(term: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(f"{term!r} is not an SPF")):
+        only_domain(spf={"mechanisms": [term]})
+
+
+def test_an_spf_redirect_is_rejected_in_favour_of_include() -> None:
+    with pytest.raises(ConfigError, match=r"redirect is ignored.*expected include:"):
+        only_domain(spf={"mechanisms": ["redirect=_spf.example.net"]})
+
+
+def test_an_spf_mechanism_listed_twice_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="listed twice"):
+        only_domain(spf={"mechanisms": ["mx", "MX"]})
+
+
+def test_spf_with_a_hard_fail_ends_in_minus_all() -> None:
+    spf = only_domain(spf={"mechanisms": ["mx"], "all": "-all"}).spf
+
+    assert spf.value() == "v=spf1 mx -all"
+
+
+def test_dmarc_renders_every_tag_in_rfc_order() -> None:
+    dmarc = only_domain(
+        dmarc={
+            "policy": "reject",
+            "subdomain_policy": "quarantine",
+            "pct": 50,
+            "rua": ["mailto:agg@example.com", "agg@reports.example.net"],
+            "ruf": ["forensic@example.com"],
+            "adkim": "s",
+            "aspf": "s",
+        }
+    ).dmarc
+
+    assert dmarc.value() == (
+        "v=DMARC1; p=reject; sp=quarantine; pct=50; "
+        "rua=mailto:agg@example.com,mailto:agg@reports.example.net; "
+        "ruf=mailto:forensic@example.com; adkim=s; aspf=s"
+    )
+
+
+def test_a_dmarc_policy_typo_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"policy = 'rejct': expected 'none'"):
+        only_domain(dmarc={"policy": "rejct"})
+
+
+def test_a_dmarc_percentage_over_100_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="pct = 101: expected less than or equal"):
+        only_domain(dmarc={"pct": 101})
+
+
+def test_a_dmarc_report_address_without_at_sign_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"'reports\.example\.com' is not a report"):
+        only_domain(dmarc={"rua": ["reports.example.com"]})
+
+
+def test_quotes_around_an_apex_txt_value_are_stripped_once() -> None:
+    domain = only_domain(txt=['"site-verification=abc"', '""inner""'])
+
+    assert domain.txt == ["site-verification=abc", '"inner"']
+
+
+def test_an_apex_txt_value_starting_with_v_spf1_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="built from the spf settings"):
+        only_domain(txt=["V=SPF1 mx ~all"])
+
+
+def test_a_dmarc_record_in_apex_txt_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="DMARC lives at _dmarc"):
+        only_domain(txt=["v=DMARC1; p=none"])
+
+
+def test_a_non_ascii_apex_txt_value_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="expected printable ASCII text"):
+        only_domain(txt=["café"])
+
+
+def test_byo_dkim_lowers_the_selector_and_strips_the_pem_armour() -> None:
+    dkim = only_domain(
+        dkim={
+            "signing": "byo",
+            "selector": "SES2026",
+            "private_key_secret": "mail/test/dkim",
+            "public_key": "-----BEGIN PUBLIC KEY-----\nMIIBIj\nANBgk=\n"
+            "-----END PUBLIC KEY-----\n",
+        }
+    ).dkim
+
+    assert dkim.selector == "ses2026"
+    assert dkim.public_key == "MIIBIjANBgk="
+
+
+def test_a_byo_setting_with_easy_dkim_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="selector applies to signing: byo only"):
+        only_domain(dkim={"selector": "ses2026"})
+
+
+def test_an_unknown_setting_lists_the_allowed_ones() -> None:
+    with pytest.raises(
+        ConfigError, match=r"domains\[0\]\.spf\.mechanism is not a setting: expected"
+    ):
+        only_domain(spf={"mechanism": ["mx"]})
+
+
+def test_inbound_mx_hosts_are_normalised_and_keep_their_priority() -> None:
+    mx = only_domain(mx=[{"host": "MX1.Example.net.", "priority": 5}]).mx
+
+    assert [(entry.host, entry.priority) for entry in mx] == [("mx1.example.net", 5)]
+
+
+def test_an_inbound_mx_host_listed_twice_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="a host is listed twice"):
+        only_domain(mx=[{"host": "mx.example.net"}, {"host": "MX.example.net"}])
+
+
+@pytest.mark.parametrize("name", SHIPPED_ENVIRONMENTS)
+def test_every_shipped_environment_loads(name: str) -> None:
+    config = load_environment(name, ENVIRONMENTS)
+
+    assert config.name == name
+    assert config.domains
+
+
+def test_the_production_environment_keeps_its_documented_choices() -> None:
+    config = load_environment("production", ENVIRONMENTS)
+    eu, notify = config.domains
+
+    assert config.protect_stacks is True
+    assert config.ses_region_of(eu) == "eu-central-1"
+    assert config.ses_region_of(notify) == "eu-west-1"
+    assert notify.name == "notify.example.com"
+    assert notify.mail_from == "bounce.notify.example.com"
+    assert notify.dkim.signing == "byo"
+    assert eu.dkim.key_length == 1024
+
+
+def test_an_unknown_environment_names_the_ones_that_exist() -> None:
+    with pytest.raises(
+        ConfigError, match=r"no such environment 'nope': expected one of example"
+    ):
+        load_environment("nope", ENVIRONMENTS)
+
+
+def test_an_environment_name_that_cannot_be_a_file_name_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"-c env='Prod_1': expected the name"):
+        load_environment("Prod_1", ENVIRONMENTS)

@@ -1,0 +1,93 @@
+"""Every file in config_corpus/ holds one mistake and must fail with one clear line.
+
+Each corpus file starts with two comments that say what its message must contain::
+
+    # expect: domains[0].mail_from
+    # value: bounce.example.org
+
+A new file in the folder is picked up without touching this module. File names are
+environment names, so they use lower-case letters, digits and hyphens only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mailcore.config import ConfigError, load_environment
+from tests.conftest import REPO
+
+CORPUS = Path(__file__).resolve().parent / "config_corpus"
+CORPUS_FILES = sorted(CORPUS.glob("*.yaml"))
+
+
+def _header(path: Path, key: str) -> str:
+    """The text after ``# <key>:`` in the comments that open ``path``."""
+    lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+    for line in lines[:2]:
+        prefix = f"# {key}:"
+        if line.startswith(prefix):
+            return line[len(prefix) :].strip()
+    raise AssertionError(f"{path.name} has no '# {key}:' comment on its first lines")
+
+
+def test_the_corpus_covers_at_least_eighteen_mistakes() -> None:
+    assert len(CORPUS_FILES) >= 18
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.stem)
+def test_a_bad_environment_fails_with_one_line_naming_the_setting(
+    path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(REPO)
+    setting = _header(path, "expect")
+    value = _header(path, "value")
+
+    with pytest.raises(ConfigError) as raised:
+        load_environment(path.stem, CORPUS)
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"tests/config_corpus/{path.name}: ")
+    assert setting in message
+    assert value in message
+    # Raised "from None" or outside any handler: no chained traceback on show.
+    assert raised.value.__cause__ is None
+    assert raised.value.__suppress_context__ or raised.value.__context__ is None
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err == ""
+
+
+def test_an_unknown_environment_stops_app_with_one_error_line(tmp_path: Path) -> None:
+    outdir = tmp_path / "cdk.out"
+    outdir.mkdir()
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({"env": "no-such-env"}),
+        "CDK_OUTDIR": str(outdir),
+    }
+
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "no-such-env" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not (outdir / "manifest.json").exists()
+    assert list(outdir.iterdir()) == []
