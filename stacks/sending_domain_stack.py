@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_route53 as route53
 from constructs import Construct
 
@@ -68,6 +68,9 @@ class SendingDomainStack(Stack):
             return None
         if settings.create:
             zone = route53.PublicHostedZone(self, "Zone", zone_name=domain.name)
+            # A new zone comes with new name servers; deleting it with the stack
+            # would silently break the delegation the parent zone points at.
+            zone.apply_removal_policy(RemovalPolicy.RETAIN)
             CfnOutput(
                 self,
                 "NameServers",

@@ -332,12 +332,17 @@ def test_domain_without_zone_outputs_every_record_as_zone_file_lines(synth_domai
         assert parts[3] == "."
 
 
-def test_created_zone_holds_the_records_and_outputs_its_name_servers(synth_domain):
+def test_created_zone_holds_the_records_outputs_name_servers_and_is_kept(synth_domain):
     template = synth_domain(domain_settings(hosted_zone={"create": True}))
 
     template.resource_count_is("AWS::Route53::HostedZone", 1)
-    template.has_resource_properties(
-        "AWS::Route53::HostedZone", {"Name": "example.com."}
+    template.has_resource(
+        "AWS::Route53::HostedZone",
+        {
+            "Properties": {"Name": "example.com."},
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
     )
     template.has_output(
         "NameServers",
