@@ -28,6 +28,7 @@ from pydantic import (
 
 from mailcore import names
 from mailcore.regions import SES_REGIONS
+from mailcore.smtp_settings import SmtpUserSettings, smtp_users_problem
 
 __all__ = [
     "ConfigError",
@@ -427,6 +428,8 @@ class EnvironmentConfig(_Settings):
     domains: list[DomainSettings] = Field(
         min_length=1, description="a list of domains, each with at least a name"
     )
+    smtp_users: list[SmtpUserSettings] = Field(default_factory=list)
+    secrets_kms_key_arn: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -577,6 +580,9 @@ def parse_environment(text: str, *, name: str, source: str) -> EnvironmentConfig
     except ValidationError as error:
         raise ConfigError(f"{source}: {_describe(error)}") from None
     _check_across_domains(config, source)
+    problem = smtp_users_problem(config)
+    if problem:
+        raise ConfigError(f"{source}: {problem}")
     return config
 
 

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import os
 
-from aws_cdk import App, Environment, Tags, Validations
+from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from mailcore.config import EnvironmentConfig
 from stacks.sending_domain_stack import SendingDomainStack
+from stacks.shared_stack import SharedStack
 
 __all__ = ["add_checks", "build_environment"]
 
 
-def build_environment(app: App, config: EnvironmentConfig) -> list[SendingDomainStack]:
-    """Add one stack per domain of ``config`` to ``app`` and return them."""
+def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
+    """Add the stacks of ``config`` to ``app`` and return them.
+
+    One stack per domain, in the order of ``domains``, then the shared stack
+    ``<app>-<env>-shared`` when there are SMTP users.
+    """
     account = config.account or os.environ.get("CDK_DEFAULT_ACCOUNT")
-    built = []
+    built: list[Stack] = []
     for domain in config.domains:
         region = config.ses_region_of(domain)
         name = config.stack_name_of(domain)
@@ -36,6 +41,21 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[SendingDomain
         for key, value in config.tags.items():
             Tags.of(stack).add(key, value)
         built.append(stack)
+
+    if config.smtp_users:
+        name = f"{config.app}-{config.name}-shared"
+        shared = SharedStack(
+            app,
+            name,
+            config=config,
+            env=Environment(account=account, region=config.region),
+            stack_name=name,
+            description=f"SMTP users ({config.app}, environment {config.name})",
+            termination_protection=config.protect_stacks,
+        )
+        for key, value in config.tags.items():
+            Tags.of(shared).add(key, value)
+        built.append(shared)
     return built
 
 
