@@ -11,6 +11,7 @@ The reference of every setting and its default is in README.md.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -69,6 +70,7 @@ _PEM_LINE = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
 
 # Stack names carry app, environment and domain; CloudFormation allows 128.
 _STACK_NAME_LIMIT = 128
+_CONFIGURATION_SET_NAME_LIMIT = 64
 
 
 class ConfigError(Exception):
@@ -509,6 +511,14 @@ class EnvironmentConfig(_Settings):
         region = domain.ses_region or self.region
         assert region is not None, "checked when the environment was read"
         return region
+
+    def configuration_set_name_of(self, domain: DomainSettings) -> str:
+        """The SES configuration set name of a domain: its stack name, at most 64."""
+        name = self.stack_name_of(domain)
+        if len(name) <= _CONFIGURATION_SET_NAME_LIMIT:
+            return name
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        return f"{name[: _CONFIGURATION_SET_NAME_LIMIT - 9]}-{digest}"
 
     def stack_name_of(self, domain: DomainSettings) -> str:
         """The stable CloudFormation stack name of a domain's stack."""

@@ -21,10 +21,13 @@ class DeliveryConfigurationSet(Construct):
 
     Mail goes out over TLS only, reputation metrics are on, addresses that bounce
     or complain are suppressed at the account level, and every bounce,
-    complaint, reject and delivery delay is published to :attr:`topic`.
+    complaint, reject and delivery delay is published to :attr:`topic`. The set
+    is named (``name``) so that SMTP users' policies can name it, not ``*``.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, domain: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, domain: str, name: str
+    ) -> None:
         super().__init__(scope, construct_id)
 
         self.topic = sns.Topic(
@@ -37,6 +40,7 @@ class DeliveryConfigurationSet(Construct):
         self.configuration_set = ses.ConfigurationSet(
             self,
             "Resource",
+            configuration_set_name=name,
             tls_policy=ses.ConfigurationSetTlsPolicy.REQUIRE,
             reputation_metrics=True,
             sending_enabled=True,

@@ -30,6 +30,7 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
             name,
             domain=domain,
             ses_region=region,
+            configuration_set_name=config.configuration_set_name_of(domain),
             env=Environment(account=account, region=region),
             stack_name=name,
             description=(

@@ -27,12 +27,13 @@ class SendingDomainStack(Stack):
         *,
         domain: DomainSettings,
         ses_region: str,
+        configuration_set_name: str,
         **stack_options: Any,
     ) -> None:
         super().__init__(scope, construct_id, **stack_options)
 
         delivery = DeliveryConfigurationSet(
-            self, "ConfigurationSet", domain=domain.name
+            self, "ConfigurationSet", domain=domain.name, name=configuration_set_name
         )
         identity = SendingIdentity(
             self,

@@ -48,6 +48,11 @@ class SharedStack(Stack):
                 ses_region=ses_region,
                 whole_domains=settings.whole_domains,
                 addresses=settings.addresses,
+                configuration_sets=[
+                    config.configuration_set_name_of(domain)
+                    for domain in config.domains
+                    if domain.name in settings.domains
+                ],
                 rotation=settings.rotation,
                 readers=settings.readers,
                 encryption_key=encryption_key,

@@ -19,7 +19,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from stacks.nag import acknowledge_wildcard
 from stacks.smtp_credentials_provider import SmtpCredentialsProvider
 
 __all__ = ["SECRET_PLACEHOLDER", "SmtpUser", "send_statements"]
@@ -54,6 +53,7 @@ class SmtpUser(Construct):
         ses_region: str,
         whole_domains: Sequence[str],
         addresses: Sequence[str],
+        configuration_sets: Sequence[str],
         rotation: int,
         provider: SmtpCredentialsProvider,
         readers: Sequence[str] = (),
@@ -64,6 +64,8 @@ class SmtpUser(Construct):
         - ``whole_domains``: domains any address of which the user may send as.
         - ``addresses``: addresses and ``*`` patterns of other domains; they
           become an ``ses:FromAddress`` condition.
+        - ``configuration_sets``: names of the default configuration sets of the
+          identities above, which SES also checks a send against.
         - ``readers``: principal ARNs allowed to read the secret. Default: none
           beyond what IAM policies in the account allow.
         - ``encryption_key``: the secret's KMS key. Default: the AWS-managed key.
@@ -71,7 +73,7 @@ class SmtpUser(Construct):
         super().__init__(scope, construct_id)
 
         self.user = iam.User(self, "User", user_name=user_name)
-        send_policy = iam.Policy(
+        iam.Policy(
             self,
             "SendPolicy",
             statements=send_statements(
@@ -79,18 +81,9 @@ class SmtpUser(Construct):
                 ses_region=ses_region,
                 whole_domains=whole_domains,
                 addresses=addresses,
+                configuration_sets=configuration_sets,
             ),
             users=[self.user],
-        )
-        acknowledge_wildcard(
-            send_policy,
-            resource=configuration_sets_arn(Stack.of(self), ses_region),
-            reason=(
-                "SES checks a send against the identity's default configuration "
-                "set too, whose name CloudFormation chooses in the domain's stack. "
-                "Who the user may send as is limited by the identity statements, "
-                "which name each domain."
-            ),
         )
 
         self.secret = secretsmanager.Secret(
@@ -160,17 +153,12 @@ def send_statements(
     ses_region: str,
     whole_domains: Sequence[str],
     addresses: Sequence[str],
+    configuration_sets: Sequence[str],
 ) -> list[iam.PolicyStatement]:
     """Statements letting a user send as ``whole_domains`` and ``addresses`` only."""
 
     def identity(domain: str) -> str:
-        return stack.format_arn(
-            service="ses",
-            region=ses_region,
-            resource="identity",
-            resource_name=domain,
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        return _arn(stack, ses_region, "identity", domain)
 
     statements = []
     if whole_domains:
@@ -191,27 +179,26 @@ def send_statements(
                 conditions={"StringLike": {"ses:FromAddress": list(addresses)}},
             )
         )
-    # NOTE: SES also authorises a send against the configuration set it uses,
-    # and every identity here has a default one, named by CloudFormation in the
-    # domain's own stack (often another region). The identity statements above
-    # decide who the user may send as; this one only lets those sends use a
-    # configuration set of the region.
+    # SES also authorises a send against the configuration set it uses: the
+    # identities' default ones, named in their domains' stacks.
     statements.append(
         iam.PolicyStatement(
             sid="UseConfigurationSets",
             actions=SEND_ACTIONS,
-            resources=[configuration_sets_arn(stack, ses_region)],
+            resources=[
+                _arn(stack, ses_region, "configuration-set", name)
+                for name in configuration_sets
+            ],
         )
     )
     return statements
 
 
-def configuration_sets_arn(stack: Stack, ses_region: str) -> str:
-    """The ARN pattern of every SES configuration set of the account in a region."""
+def _arn(stack: Stack, ses_region: str, resource: str, name: str) -> str:
     return stack.format_arn(
         service="ses",
         region=ses_region,
-        resource="configuration-set",
-        resource_name="*",
+        resource=resource,
+        resource_name=name,
         arn_format=ArnFormat.SLASH_RESOURCE_NAME,
     )

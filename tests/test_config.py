@@ -365,7 +365,7 @@ def test_the_production_environment_keeps_its_documented_choices() -> None:
     assert notify.name == "notify.example.com"
     assert notify.mail_from == "bounce.notify.example.com"
     assert notify.dkim.signing == "byo"
-    assert eu.dkim.key_length == 1024
+    assert eu.dkim.key_length == 2048
 
 
 def test_an_unknown_environment_names_the_ones_that_exist() -> None:
@@ -378,3 +378,20 @@ def test_an_unknown_environment_names_the_ones_that_exist() -> None:
 def test_an_environment_name_that_cannot_be_a_file_name_is_rejected() -> None:
     with pytest.raises(ConfigError, match=r"-c env='Prod_1': expected the name"):
         load_environment("Prod_1", ENVIRONMENTS)
+
+
+def test_configuration_set_names_are_stack_names_cut_to_64_with_a_digest() -> None:
+    long_domain = "a" * 60 + ".example.com"
+    config = make_config(
+        {
+            "region": "us-east-1",
+            "domains": [{"name": "example.com"}, {"name": long_domain}],
+        }
+    )
+
+    short, long = (config.configuration_set_name_of(d) for d in config.domains)
+
+    assert short == "mail-test-example-com"
+    assert len(long) == 64
+    assert long.startswith("mail-test-aaaa")
+    assert long != config.configuration_set_name_of(config.domains[0])

@@ -67,6 +67,7 @@ def test_configuration_set_requires_tls_and_suppresses_bounces_and_complaints(
     template.has_resource_properties(
         "AWS::SES::ConfigurationSet",
         {
+            "Name": "mail-test-example-com",
             "DeliveryOptions": {"TlsPolicy": "REQUIRE"},
             "ReputationOptions": {"ReputationMetricsEnabled": True},
             "SendingOptions": {"SendingEnabled": True},

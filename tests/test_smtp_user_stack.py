@@ -64,7 +64,7 @@ def identity(region: str, domain: str) -> dict[str, Any]:
     }
 
 
-def configuration_sets(region: str) -> dict[str, Any]:
+def configuration_set(region: str, name: str) -> dict[str, Any]:
     return {
         "Fn::Join": [
             "",
@@ -73,7 +73,7 @@ def configuration_sets(region: str) -> dict[str, Any]:
                 {"Ref": "AWS::Partition"},
                 f":ses:{region}:",
                 {"Ref": "AWS::AccountId"},
-                ":configuration-set/*",
+                f":configuration-set/{name}",
             ],
         ]
     }
@@ -122,7 +122,7 @@ def test_user_limited_to_a_domain_may_send_as_that_identity_only() -> None:
         {
             "Action": SEND,
             "Effect": "Allow",
-            "Resource": configuration_sets("us-east-1"),
+            "Resource": configuration_set("us-east-1", "mail-test-example-com"),
             "Sid": "UseConfigurationSets",
         },
     ]
@@ -146,7 +146,7 @@ def test_user_with_address_patterns_gets_a_from_address_condition() -> None:
         {
             "Action": SEND,
             "Effect": "Allow",
-            "Resource": configuration_sets("eu-central-1"),
+            "Resource": configuration_set("eu-central-1", "mail-test-example-eu"),
             "Sid": "UseConfigurationSets",
         },
     ]
@@ -171,6 +171,34 @@ def test_whole_domain_and_addresses_of_another_domain_get_one_statement_each() -
         "StringLike": {"ses:FromAddress": ["a@example.net"]}
     }
     assert statements[1]["Resource"] == identity("us-east-1", "example.net")
+    assert statements[2]["Resource"] == [
+        configuration_set("us-east-1", "mail-test-example-com"),
+        configuration_set("us-east-1", "mail-test-example-net"),
+    ]
+
+
+def test_send_policy_names_the_default_configuration_sets_not_a_wildcard() -> None:
+    template = shared(settings(DOMAIN_USER))
+
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "UseConfigurationSets",
+                                "Resource": configuration_set(
+                                    "us-east-1", "mail-test-example-com"
+                                ),
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
 
 
 def test_no_iam_policy_in_the_stack_has_a_bare_wildcard_resource() -> None:
