@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from mailcore import names
+from mailcore.inbound_settings import InboundSettings, inbound_problem
 from mailcore.regions import SES_REGIONS
 from mailcore.smtp_settings import SmtpUserSettings, smtp_users_problem
 
@@ -332,6 +333,7 @@ class DomainSettings(_Settings):
     dmarc: DmarcSettings = Field(default_factory=DmarcSettings)
     txt: list[str] = Field(default_factory=list)
     mx: list[MxHost] = Field(default_factory=list)
+    inbound: InboundSettings | None = None
     ttl: int = Field(1800, ge=60, le=172800)
 
     @field_validator("name")
@@ -427,6 +429,7 @@ class EnvironmentConfig(_Settings):
     tags: dict[str, str] = Field(default_factory=dict)
     termination_protection: bool | None = None
     additional_ses_regions: list[str] = Field(default_factory=list)
+    additional_receiving_regions: list[str] = Field(default_factory=list)
     domains: list[DomainSettings] = Field(
         min_length=1, description="a list of domains, each with at least a name"
     )
@@ -590,7 +593,7 @@ def parse_environment(text: str, *, name: str, source: str) -> EnvironmentConfig
     except ValidationError as error:
         raise ConfigError(f"{source}: {_describe(error)}") from None
     _check_across_domains(config, source)
-    problem = smtp_users_problem(config)
+    problem = smtp_users_problem(config) or inbound_problem(config)
     if problem:
         raise ConfigError(f"{source}: {problem}")
     return config

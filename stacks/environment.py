@@ -8,6 +8,12 @@ from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from mailcore.config import EnvironmentConfig
+from mailcore.inbound_settings import (
+    inbound_stack_name,
+    receipt_rule_set_name,
+    receiving_domains_by_region,
+)
+from stacks.inbound_stack import InboundStack
 from stacks.sending_domain_stack import SendingDomainStack
 from stacks.shared_stack import SharedStack
 
@@ -17,8 +23,9 @@ __all__ = ["add_checks", "build_environment"]
 def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
     """Add the stacks of ``config`` to ``app`` and return them.
 
-    One stack per domain, in the order of ``domains``, then the shared stack
-    ``<app>-<env>-shared`` when there are SMTP users.
+    One stack per domain, in the order of ``domains``, then one
+    ``<app>-<env>-inbound-<region>`` per SES region with receiving domains, then
+    the shared stack ``<app>-<env>-shared`` when there are SMTP users.
     """
     account = config.account or os.environ.get("CDK_DEFAULT_ACCOUNT")
     built: list[Stack] = []
@@ -42,6 +49,24 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
         for key, value in config.tags.items():
             Tags.of(stack).add(key, value)
         built.append(stack)
+
+    for region, domains in receiving_domains_by_region(config).items():
+        name = inbound_stack_name(config.app, config.name, region)
+        inbound = InboundStack(
+            app,
+            name,
+            rule_set_name=receipt_rule_set_name(config.app, config.name),
+            domains=domains,
+            env=Environment(account=account, region=region),
+            stack_name=name,
+            description=(
+                f"SES receiving in {region} ({config.app}, environment {config.name})"
+            ),
+            termination_protection=config.protect_stacks,
+        )
+        for key, value in config.tags.items():
+            Tags.of(inbound).add(key, value)
+        built.append(inbound)
 
     if config.smtp_users:
         name = f"{config.app}-{config.name}-shared"
