@@ -31,10 +31,10 @@ __all__ = [
     "receiving_domains_by_region",
 ]
 
-# SES limits: rule and rule set names, recipients per rule.
+# SES limits: rule and rule set names, recipients per rule. A rule set name
+# (app of at most 20 characters, environment of at most 30) always fits.
 _SES_NAME_LIMIT = 64
 _RECIPIENT_LIMIT = 100
-_STACK_NAME_LIMIT = 128
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 _FUNCTION_ARN = re.compile(
@@ -188,21 +188,6 @@ def inbound_problem(config: EnvironmentConfig) -> str | None:
                     "invoke it"
                 )
 
-    if receiving_domains_by_region(config):
-        rule_set = receipt_rule_set_name(config.app, config.name)
-        if len(rule_set) > _SES_NAME_LIMIT:
-            return (
-                f"(file name) = {config.name!r}: the receipt rule set name "
-                f"{rule_set!r} is {len(rule_set)} characters: expected at most "
-                f"{_SES_NAME_LIMIT} (shorten app or the environment's name)"
-            )
-        for region in receiving_domains_by_region(config):
-            stack = inbound_stack_name(config.app, config.name, region)
-            if len(stack) > _STACK_NAME_LIMIT:
-                return (
-                    f"(file name) = {config.name!r}: the stack name {stack!r} is "
-                    f"{len(stack)} characters: expected at most {_STACK_NAME_LIMIT}"
-                )
     return None
 
 
