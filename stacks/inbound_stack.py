@@ -86,7 +86,10 @@ class InboundStack(Stack):
                 )
 
         activation = RuleSetActivation(
-            self, "ActiveRuleSet", rule_set_name=rule_set_name
+            self,
+            "ActiveRuleSet",
+            rule_set_name=rule_set_name,
+            rule_names=[rule.rule_name for rule in rules],
         )
         activation.resource.node.add_dependency(
             rule_set, *(rule.rule for rule in rules)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from aws_cdk import (
@@ -32,11 +33,18 @@ class RuleSetActivation(Construct):
     the set when none or this one is active, and fails the deployment, naming
     the active set, when another set is active: it never switches off another
     stack's rules. Make it depend on every rule of the set, so that it runs
-    after they exist and, on delete, before they go.
+    after they exist and, on delete, before they go. ``rule_names`` is passed
+    to the handler only so that a deploy changing the rules checks, and if
+    needed restores, the activation again.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, rule_set_name: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        rule_set_name: str,
+        rule_names: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -125,7 +133,7 @@ class RuleSetActivation(Construct):
             "Resource",
             service_token=provider.service_token,
             resource_type="Custom::ActiveReceiptRuleSet",
-            properties={"RuleSetName": rule_set_name},
+            properties={"RuleSetName": rule_set_name, "Rules": list(rule_names)},
         )
         # The handler's permissions must outlive the Delete that deactivates.
         self.resource.node.add_dependency(role)

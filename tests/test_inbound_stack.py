@@ -427,12 +427,13 @@ def test_ses_may_invoke_the_hand_off_function_for_this_rule_only() -> None:
     )
 
 
-def test_activation_runs_after_every_rule_and_names_only_the_rule_set() -> None:
+def test_activation_runs_after_every_rule_and_names_the_set_and_its_rules() -> None:
     template = inbound(settings(WHOLE, LISTED))
 
     [resource] = template.find_resources("Custom::ActiveReceiptRuleSet").values()
-    assert set(resource["Properties"]) == {"ServiceToken", "RuleSetName"}
+    assert set(resource["Properties"]) == {"ServiceToken", "RuleSetName", "Rules"}
     assert resource["Properties"]["RuleSetName"] == RULE_SET
+    assert resource["Properties"]["Rules"] == ["example.eu", "example.com"]
     rules = list(template.find_resources("AWS::SES::ReceiptRule"))
     assert set(rules) | {"RuleSet"} <= set(resource["DependsOn"])
     assert resource["DeletionPolicy"] == "Delete"
@@ -500,12 +501,10 @@ def test_a_receiving_domain_without_a_zone_outputs_the_inbound_mx_line() -> None
     domain = {**WHOLE, "ses_region": "eu-west-1"}
     template = Template.from_stack(stacks(settings(domain))["mail-test-example-eu"])
 
-    outputs = template.find_outputs("*")
-    assert [
-        o["Value"]
-        for o in outputs.values()
-        if o["Description"] == "DNS record to create: inbound mail: SES receiving"
-    ] == ["example.eu. 1800 IN MX 10 inbound-smtp.eu-west-1.amazonaws.com."]
+    outputs = template.find_outputs("DnsInboundMx")
+    assert [o["Value"] for o in outputs.values()] == [
+        "example.eu. 1800 IN MX 10 inbound-smtp.eu-west-1.amazonaws.com."
+    ]
 
 
 @pytest.mark.parametrize(

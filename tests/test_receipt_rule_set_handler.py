@@ -74,7 +74,11 @@ def event(action: str, name: str = OURS, old: str | None = None) -> dict[str, An
         "RequestType": action,
         "LogicalResourceId": "ActiveRuleSet",
         "ResponseURL": RESPONSE_URL,
-        "ResourceProperties": {"ServiceToken": "arn:token", "RuleSetName": name},
+        "ResourceProperties": {
+            "ServiceToken": "arn:token",
+            "RuleSetName": name,
+            "Rules": ["example.eu"],
+        },
     }
     if action != "Create":
         request["PhysicalResourceId"] = name
@@ -131,6 +135,14 @@ def test_update_after_someone_activated_another_set_fails_the_same_way(
         handler.on_event(event("Update", old=OURS), FakeContext())
 
     assert active(ses) == OTHER
+
+
+def test_update_after_a_manual_deactivation_activates_our_set_again(
+    ses: Any,
+) -> None:
+    handler.on_event(event("Update", old=OURS), FakeContext())
+
+    assert active(ses) == OURS
 
 
 def test_update_renaming_our_active_set_activates_the_new_name(ses: Any) -> None:

@@ -3,7 +3,9 @@
 SES runs the rules of one receipt rule set per account and region, the active
 one, and CloudFormation has no property that activates a set. Called by the CDK
 provider framework; returning succeeds, raising fails. The physical resource id
-is the rule set's name.
+is the rule set's name. ``Rules`` (the rule names) is not read: it is there so
+that a deploy that changes the rules is an Update that checks the activation
+again, and restores it if someone deactivated the set by hand.
 
 - Create and Update: when no set is active, activate ours; when ours is active
   already, do nothing. When another set is active, fail with a message naming
