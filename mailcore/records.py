@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from mailcore.config import DomainSettings
 from mailcore.regions import mail_from_mx_host
+from mailcore.workmail_settings import autodiscover_target, inbound_mx_host
 
 __all__ = [
     "MAIL_FROM_SPF",
@@ -78,8 +79,15 @@ def domain_records(
     *,
     ses_region: str,
     easy_dkim: Sequence[tuple[str, str]] = (),
+    workmail_region: str | None = None,
 ) -> list[DnsRecord]:
     """Every record ``domain`` needs to send from SES in ``ses_region``.
+
+    With ``workmail_region``, the domain also receives mail in WorkMail there:
+    its apex MX points at WorkMail and ``autodiscover.<domain>`` at WorkMail's
+    autodiscover host. The apex MX keeps the id ``InboundMx`` whichever way
+    mail comes in, so switching is an update of one record set, not a second
+    set at the same name.
 
     ``easy_dkim`` holds the three (name, value) pairs SES gives for Easy DKIM;
     they are used as given, never rebuilt from a suffix. One record set comes
@@ -147,6 +155,25 @@ def domain_records(
             )
         )
 
+    if workmail_region is not None:
+        records.append(
+            DnsRecord(
+                "InboundMx",
+                apex,
+                "MX",
+                (f"10 {inbound_mx_host(workmail_region)}",),
+                "inbound mail to WorkMail",
+            )
+        )
+        records.append(
+            DnsRecord(
+                "WorkMailAutodiscover",
+                f"autodiscover.{apex}",
+                "CNAME",
+                (autodiscover_target(workmail_region),),
+                "WorkMail autodiscover for mail clients",
+            )
+        )
     if domain.mx:
         records.append(
             DnsRecord(

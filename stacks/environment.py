@@ -10,6 +10,7 @@ from cdk_nag import AwsSolutionsChecks
 from mailcore.config import EnvironmentConfig
 from stacks.sending_domain_stack import SendingDomainStack
 from stacks.shared_stack import SharedStack
+from stacks.workmail_stack import WorkMailStack
 
 __all__ = ["add_checks", "build_environment"]
 
@@ -18,10 +19,13 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
     """Add the stacks of ``config`` to ``app`` and return them.
 
     One stack per domain, in the order of ``domains``, then the shared stack
-    ``<app>-<env>-shared`` when there are SMTP users.
+    ``<app>-<env>-shared`` when there are SMTP users, then
+    ``<app>-<env>-workmail`` when there is a WorkMail organisation.
     """
     account = config.account or os.environ.get("CDK_DEFAULT_ACCOUNT")
     built: list[Stack] = []
+    workmail = config.workmail
+    served = {d.name for d in workmail.domains} if workmail else set()
     for domain in config.domains:
         region = config.ses_region_of(domain)
         name = config.stack_name_of(domain)
@@ -31,6 +35,7 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
             domain=domain,
             ses_region=region,
             configuration_set_name=config.configuration_set_name_of(domain),
+            workmail_region=workmail.region if domain.name in served else None,
             env=Environment(account=account, region=region),
             stack_name=name,
             description=(
@@ -57,6 +62,26 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
         for key, value in config.tags.items():
             Tags.of(shared).add(key, value)
         built.append(shared)
+
+    if workmail is not None:
+        name = f"{config.app}-{config.name}-workmail"
+        stack = WorkMailStack(
+            app,
+            name,
+            settings=workmail,
+            secret_prefix=f"{config.app}/{config.name}/workmail",
+            env=Environment(account=account, region=workmail.region),
+            stack_name=name,
+            description=f"WorkMail ({config.app}, environment {config.name})",
+            termination_protection=config.protect_stacks,
+        )
+        # WorkMail verifies its domains through the records of their stacks.
+        for domain_stack, domain in zip(built, config.domains, strict=False):
+            if domain.name in served:
+                stack.add_stack_dependency(domain_stack)
+        for key, value in config.tags.items():
+            Tags.of(stack).add(key, value)
+        built.append(stack)
     return built
 
 
