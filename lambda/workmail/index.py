@@ -484,10 +484,11 @@ def _entity(request: _Request, kind: _Kind) -> dict[str, Any]:
         return {"PhysicalResourceId": request.physical_id}
 
     entity_id: str | None = None
+    current: dict[str, Any] | None = None
     if request.action == "Update" and not request.changed("OrganizationId", "Name"):
         entity_id = request.physical_id
         try:
-            kind.describe(request, str(entity_id))
+            current = kind.describe(request, str(entity_id))
         except ClientError as error:
             if _code(error) != "EntityNotFoundException":
                 raise
@@ -507,16 +508,19 @@ def _entity(request: _Request, kind: _Kind) -> dict[str, Any]:
             logging.INFO, f"{kind.noun} created", entity=name, entity_id=entity_id
         )
 
-    _reconcile(request, kind, entity_id, name)
+    if current is None:
+        current = kind.describe(request, entity_id)
+    _reconcile(request, kind, entity_id, name, current)
     return {"PhysicalResourceId": entity_id, "Data": {"EntityId": entity_id}}
 
 
-def _reconcile(request: _Request, kind: _Kind, entity_id: str, name: str) -> None:
+def _reconcile(
+    request: _Request, kind: _Kind, entity_id: str, name: str, current: dict[str, Any]
+) -> None:
     """Bring the entity to the properties; leave alone what already matches."""
     organization_id = request.props["OrganizationId"]
     email = str(request.props["Email"]).lower()
     enabled = not kind.is_user or request.flag("Enabled")
-    current = kind.describe(request, entity_id)
     fields = {"entity": name, "entity_id": entity_id}
 
     if kind.is_user:
@@ -536,7 +540,7 @@ def _reconcile(request: _Request, kind: _Kind, entity_id: str, name: str) -> Non
 
     state = current.get("State")
     if enabled and state == "DISABLED":
-        request.workmail.register_to_workmail(
+        request.workmail.register_to_work_mail(
             OrganizationId=organization_id, EntityId=entity_id, Email=email
         )
         request.log(logging.INFO, f"{kind.noun} enabled", **fields)
@@ -546,7 +550,7 @@ def _reconcile(request: _Request, kind: _Kind, entity_id: str, name: str) -> Non
         )
         request.log(logging.INFO, "primary address changed", **fields)
     elif not enabled and state == "ENABLED":
-        request.workmail.deregister_from_workmail(
+        request.workmail.deregister_from_work_mail(
             OrganizationId=organization_id, EntityId=entity_id
         )
         request.log(
@@ -630,7 +634,7 @@ def _delete_entity(request: _Request, kind: _Kind, entity_id: str, name: str) ->
         return
     if current.get("State") == "ENABLED":
         # WorkMail deletes only disabled users and groups.
-        request.workmail.deregister_from_workmail(
+        request.workmail.deregister_from_work_mail(
             OrganizationId=request.props["OrganizationId"], EntityId=entity_id
         )
     kind.delete(request, entity_id)
