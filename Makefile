@@ -17,6 +17,7 @@ synth: deps
 	@rm -rf cdk.out
 	@$(CDK) synth -c env=$(ENV) --quiet --no-notices > cdk.synth.log 2>&1 \
 		|| { cat cdk.synth.log >&2; rm -f cdk.synth.log; exit 1; }
+	@grep -A2 '^WARNING' cdk.synth.log >&2 || true
 	@rm -f cdk.synth.log
 	@$(PY) scripts/assembly_summary.py cdk.out
 

@@ -88,10 +88,13 @@ def shipped(name: str) -> EnvironmentConfig:
 
 
 def stack_names(config: EnvironmentConfig) -> list[str]:
-    """One stack per domain, then ``<app>-<env>-shared`` when there are SMTP users."""
+    """One stack per domain, then ``<app>-<env>-shared`` when there are SMTP users
+    and ``<app>-<env>-workmail`` when there is a WorkMail organisation."""
     names = [config.stack_name_of(domain) for domain in config.domains]
     if config.smtp_users:
         names.append(f"{config.app}-{config.name}-shared")
+    if config.workmail:
+        names.append(f"{config.app}-{config.name}-workmail")
     return names
 
 
@@ -135,6 +138,38 @@ def test_cdk_stderr_carries_no_banner_or_notice(
     stderr = runs[command].stderr
 
     assert [text for text in NOISE if text.lower() in stderr.lower()] == [], stderr
+
+
+@pytest.mark.parametrize(
+    "command", ["synth production", *(f"ls {name}" for name in SHIPPED_ENVIRONMENTS)]
+)
+def test_cdk_warns_about_the_end_of_workmail_exactly_where_it_is_used(
+    runs: dict[str, subprocess.CompletedProcess[str]], command: str
+) -> None:
+    result = runs[command]
+    uses_workmail = shipped(command.split()[-1]).workmail is not None
+    warnings = [
+        line
+        for line in result.stderr.splitlines()
+        if line.startswith("WARNING") and "WorkMail" in line
+    ]
+
+    assert result.returncode == 0, explain(result)
+    assert len(warnings) == uses_workmail, explain(result)
+    for line in warnings:
+        assert "2026-04-30" in line
+        assert "2027-03-31" in line
+        assert "inbound: ses" in line
+
+
+def test_make_synth_shows_the_workmail_warning_only_where_it_applies(
+    runs: dict[str, subprocess.CompletedProcess[str]],
+) -> None:
+    result = runs["make synth"]
+    uses_workmail = shipped("example").workmail is not None
+
+    assert result.returncode == 0, explain(result)
+    assert ("WorkMail" in result.stderr) == uses_workmail, explain(result)
 
 
 def test_cdk_synth_of_an_unknown_environment_fails_in_one_line(

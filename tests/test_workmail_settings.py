@@ -91,7 +91,7 @@ def test_two_names_that_make_the_same_construct_id_are_rejected() -> None:
 
 
 def test_a_user_and_a_group_cannot_share_a_name() -> None:
-    with pytest.raises(ConfigError, match="it is also workmail.users"):
+    with pytest.raises(ConfigError, match=r"it is also workmail\.users"):
         make_config(
             environment(
                 users=[{"name": "support", "display_name": "Support"}],
