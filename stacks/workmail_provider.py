@@ -25,6 +25,8 @@ QUERY_INTERVAL = Duration.seconds(30)
 
 # WorkMail calls these services for the organisation it creates, deletes or
 # registers a domain with (its directory, its SES identity and receipt rule).
+# NOTE: taken from AWS's managed policy for WorkMail and not yet exercised against
+# a live account (README, "Known limitations"); widen here if a deploy is denied.
 _SUPPORTING_ACTIONS = [
     "ds:AuthorizeApplication",
     "ds:CheckAlias",

@@ -863,3 +863,16 @@ def test_no_log_line_or_response_carries_the_password_or_the_event(
     ]
     assert {line["request_id"] for line in lines} == {FakeContext.aws_request_id}
     assert lines[1]["entity_id"] == USER_ID
+
+
+def test_deleting_a_domain_whose_create_failed_calls_nothing(
+    aws: dict[str, Stubber],
+) -> None:
+    deleted = event(
+        "Delete",
+        "Custom::WorkMailDomain",
+        domain_props(DeleteOnRemove="true"),
+        PhysicalResourceId="req-1",
+    )
+
+    assert handler.on_event(deleted)["PhysicalResourceId"] == "req-1"

@@ -330,6 +330,10 @@ def _domain(request: _Request) -> dict[str, Any]:
     physical_id = f"{organization_id}/{domain}"
     if request.action == "Delete":
         organization_id, _, domain = str(request.physical_id).partition("/")
+        if not organization_id.startswith("m-") or not domain:
+            # A Create that failed before registering left no domain behind.
+            request.log(logging.INFO, "no domain behind this resource")
+            return {"PhysicalResourceId": request.physical_id}
         if not request.flag("DeleteOnRemove"):
             request.log(
                 logging.INFO,
