@@ -261,5 +261,5 @@ def test_a_workmail_domain_gets_inbound_mx_and_autodiscover_once() -> None:
 def test_workmail_and_listed_mx_hosts_cannot_share_the_apex() -> None:
     domain = only_domain(mx=[{"host": "mx.example.net"}])
 
-    with pytest.raises(ValueError, match="two MX record sets at example.com"):
+    with pytest.raises(ValueError, match=r"two MX record sets at example\.com"):
         domain_records(domain, ses_region="us-east-1", workmail_region="us-east-1")
