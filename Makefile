@@ -18,6 +18,7 @@ synth: deps
 	@$(CDK) synth -c env=$(ENV) --quiet --no-notices > cdk.synth.log 2>&1 \
 		|| { grep '^error: ' cdk.synth.log >&2 || cat cdk.synth.log >&2; \
 		     rm -f cdk.synth.log; exit 1; }
+	@grep -A2 '^WARNING' cdk.synth.log >&2 || true
 	@rm -f cdk.synth.log
 	@$(PY) scripts/assembly_summary.py cdk.out
 

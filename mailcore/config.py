@@ -31,6 +31,7 @@ from mailcore import dns_checks, names
 from mailcore.inbound_settings import InboundSettings, inbound_problem
 from mailcore.regions import SES_REGIONS
 from mailcore.smtp_settings import SmtpUserSettings, smtp_users_problem
+from mailcore.workmail_settings import WorkMailSettings, workmail_problem
 
 __all__ = [
     "ConfigError",
@@ -431,6 +432,7 @@ class EnvironmentConfig(_Settings):
     )
     smtp_users: list[SmtpUserSettings] = Field(default_factory=list)
     secrets_kms_key_arn: str | None = None
+    workmail: WorkMailSettings | None = None
 
     @field_validator("name")
     @classmethod
@@ -589,7 +591,11 @@ def parse_environment(text: str, *, name: str, source: str) -> EnvironmentConfig
     except ValidationError as error:
         raise ConfigError(f"{source}: {_describe(error)}") from None
     _check_across_domains(config, source)
-    problem = smtp_users_problem(config) or inbound_problem(config)
+    problem = (
+        smtp_users_problem(config)
+        or inbound_problem(config)
+        or workmail_problem(config)
+    )
     if problem:
         raise ConfigError(f"{source}: {problem}")
     return config

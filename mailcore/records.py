@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from mailcore.config import DomainSettings
 from mailcore.regions import inbound_mx_host, mail_from_mx_host
+from mailcore.workmail_settings import autodiscover_target
 
 __all__ = [
     "MAIL_FROM_SPF",
@@ -78,8 +79,15 @@ def domain_records(
     *,
     ses_region: str,
     easy_dkim: Sequence[tuple[str, str]] = (),
+    workmail_region: str | None = None,
 ) -> list[DnsRecord]:
     """Every record ``domain`` needs to send from SES in ``ses_region``.
+
+    With ``workmail_region``, the domain also receives mail in WorkMail there:
+    its apex MX points at WorkMail and ``autodiscover.<domain>`` at WorkMail's
+    autodiscover host. The apex MX keeps the id ``InboundMx`` whichever way
+    mail comes in, so switching is an update of one record set, not a second
+    set at the same name.
 
     ``easy_dkim`` holds the three (name, value) pairs SES gives for Easy DKIM;
     they are used as given, never rebuilt from a suffix. One record set comes
@@ -147,8 +155,9 @@ def domain_records(
             )
         )
 
+    # One MX record set at the apex: the settings allow only one way in, and
+    # the check below refuses two should a caller combine them anyway.
     if domain.inbound is not None:
-        # The settings refuse mx hosts beside inbound: one MX set at the apex.
         records.append(
             DnsRecord(
                 "InboundMx",
@@ -158,7 +167,26 @@ def domain_records(
                 "inbound mail: SES receiving",
             )
         )
-    elif domain.mx:
+    if workmail_region is not None:
+        records.append(
+            DnsRecord(
+                "InboundMx",
+                apex,
+                "MX",
+                (f"10 {inbound_mx_host(workmail_region)}",),
+                "inbound mail to WorkMail",
+            )
+        )
+        records.append(
+            DnsRecord(
+                "WorkMailAutodiscover",
+                f"autodiscover.{apex}",
+                "CNAME",
+                (autodiscover_target(workmail_region),),
+                "WorkMail autodiscover for mail clients",
+            )
+        )
+    if domain.mx:
         records.append(
             DnsRecord(
                 "InboundMx",

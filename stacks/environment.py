@@ -16,6 +16,7 @@ from mailcore.inbound_settings import (
 from stacks.inbound_stack import InboundStack
 from stacks.sending_domain_stack import SendingDomainStack
 from stacks.shared_stack import SharedStack
+from stacks.workmail_stack import WorkMailStack
 
 __all__ = ["add_checks", "build_environment"]
 
@@ -25,10 +26,13 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
 
     One stack per domain, in the order of ``domains``, then one
     ``<app>-<env>-inbound-<region>`` per SES region with receiving domains, then
-    the shared stack ``<app>-<env>-shared`` when there are SMTP users.
+    the shared stack ``<app>-<env>-shared`` when there are SMTP users, then
+    ``<app>-<env>-workmail`` when there is a WorkMail organisation.
     """
     account = config.account or os.environ.get("CDK_DEFAULT_ACCOUNT")
     built: list[Stack] = []
+    workmail = config.workmail
+    served = {d.name for d in workmail.domains} if workmail else set()
     for domain in config.domains:
         region = config.ses_region_of(domain)
         name = config.stack_name_of(domain)
@@ -38,6 +42,7 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
             domain=domain,
             ses_region=region,
             configuration_set_name=config.configuration_set_name_of(domain),
+            workmail_region=workmail.region if domain.name in served else None,
             env=Environment(account=account, region=region),
             stack_name=name,
             description=(
@@ -82,6 +87,26 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
         for key, value in config.tags.items():
             Tags.of(shared).add(key, value)
         built.append(shared)
+
+    if workmail is not None:
+        name = f"{config.app}-{config.name}-workmail"
+        stack = WorkMailStack(
+            app,
+            name,
+            settings=workmail,
+            secret_prefix=f"{config.app}/{config.name}/workmail",
+            env=Environment(account=account, region=workmail.region),
+            stack_name=name,
+            description=f"WorkMail ({config.app}, environment {config.name})",
+            termination_protection=config.protect_stacks,
+        )
+        # WorkMail verifies its domains through the records of their stacks.
+        for domain_stack, domain in zip(built, config.domains, strict=False):
+            if domain.name in served:
+                stack.add_stack_dependency(domain_stack)
+        for key, value in config.tags.items():
+            Tags.of(stack).add(key, value)
+        built.append(stack)
     return built
 
 

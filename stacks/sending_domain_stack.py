@@ -28,8 +28,12 @@ class SendingDomainStack(Stack):
         domain: DomainSettings,
         ses_region: str,
         configuration_set_name: str,
+        workmail_region: str | None = None,
         **stack_options: Any,
     ) -> None:
+        """``workmail_region``: the region of the WorkMail organisation serving
+        the domain, whose MX and autodiscover records this stack then writes.
+        Default: none, the domain does not receive mail in WorkMail."""
         super().__init__(scope, construct_id, **stack_options)
 
         delivery = DeliveryConfigurationSet(
@@ -47,6 +51,7 @@ class SendingDomainStack(Stack):
             domain,
             ses_region=ses_region,
             easy_dkim=identity.easy_dkim_records(),
+            workmail_region=workmail_region,
         )
         DomainRecords(self, "Dns", records=records, ttl=domain.ttl, zone=zone)
 

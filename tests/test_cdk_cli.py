@@ -89,7 +89,7 @@ def shipped(name: str) -> EnvironmentConfig:
 
 
 def stack_names(config: EnvironmentConfig) -> list[str]:
-    """One stack per domain, one per receiving region, then the shared stack."""
+    """One stack per domain and receiving region, then shared and WorkMail stacks."""
     names = [config.stack_name_of(domain) for domain in config.domains]
     names += [
         inbound_stack_name(config.app, config.name, region)
@@ -97,6 +97,8 @@ def stack_names(config: EnvironmentConfig) -> list[str]:
     ]
     if config.smtp_users:
         names.append(f"{config.app}-{config.name}-shared")
+    if config.workmail:
+        names.append(f"{config.app}-{config.name}-workmail")
     return names
 
 
@@ -140,6 +142,36 @@ def test_cdk_stderr_carries_no_banner_or_notice(
     stderr = runs[command].stderr
 
     assert [text for text in NOISE if text.lower() in stderr.lower()] == [], stderr
+
+
+def test_cdk_synth_warns_once_about_the_end_of_workmail(
+    runs: dict[str, subprocess.CompletedProcess[str]],
+) -> None:
+    result = runs["synth production"]
+    uses_workmail = shipped("production").workmail is not None
+    warnings = [
+        line
+        for line in result.stderr.splitlines()
+        if line.startswith("WARNING") and "WorkMail" in line
+    ]
+
+    assert uses_workmail
+    assert result.returncode == 0, explain(result)
+    assert len(warnings) == 1, explain(result)
+    for line in warnings:
+        assert "2026-04-30" in line
+        assert "2027-03-31" in line
+        assert "inbound: ses" in line
+
+
+def test_make_synth_shows_the_workmail_warning_only_where_it_applies(
+    runs: dict[str, subprocess.CompletedProcess[str]],
+) -> None:
+    result = runs["make synth"]
+    uses_workmail = shipped("example").workmail is not None
+
+    assert result.returncode == 0, explain(result)
+    assert ("WorkMail" in result.stderr) == uses_workmail, explain(result)
 
 
 def test_cdk_synth_of_an_unknown_environment_fails_in_one_line(

@@ -451,9 +451,12 @@ def test_every_shipped_environment_loads(name: str) -> None:
 
 def test_the_production_environment_keeps_its_documented_choices() -> None:
     config = load_environment("production", ENVIRONMENTS)
-    eu, notify = config.domains
+    eu, notify, team = config.domains
 
     assert config.protect_stacks is True
+    assert config.workmail is not None
+    assert config.workmail.region == config.ses_region_of(team) == "eu-west-1"
+    assert [domain.name for domain in config.workmail.domains] == [team.name]
     assert config.ses_region_of(eu) == "eu-central-1"
     assert config.ses_region_of(notify) == "eu-west-1"
     assert notify.name == "notify.example.com"

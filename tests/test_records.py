@@ -241,3 +241,25 @@ def test_zone_lines_of_a_whole_domain_carry_its_ttl() -> None:
         lines
     )
     assert '_dmarc.example.com. 600 IN TXT "v=DMARC1; p=none"' in lines
+
+
+def test_a_workmail_domain_gets_inbound_mx_and_autodiscover_once() -> None:
+    records = domain_records(
+        only_domain(), ses_region="eu-west-1", workmail_region="eu-west-1"
+    )
+    by_key = {record.key: record for record in records}
+
+    assert by_key["InboundMx"].name == "example.com"
+    assert by_key["InboundMx"].values == ("10 inbound-smtp.eu-west-1.amazonaws.com",)
+    assert by_key["WorkMailAutodiscover"].zone_lines(300) == [
+        "autodiscover.example.com. 300 IN CNAME "
+        "autodiscover.mail.eu-west-1.awsapps.com."
+    ]
+    assert len({(r.name, r.type) for r in records}) == len(records)
+
+
+def test_workmail_and_listed_mx_hosts_cannot_share_the_apex() -> None:
+    domain = only_domain(mx=[{"host": "mx.example.net"}])
+
+    with pytest.raises(ValueError, match=r"two MX record sets at example\.com"):
+        domain_records(domain, ses_region="us-east-1", workmail_region="us-east-1")

@@ -108,6 +108,11 @@ def lint_findings(template: str, region: str) -> list[str]:
     ]
 
 
+# CDK lists construct annotations in the validation report as a plugin of its
+# own; warnings there are what synth prints, not findings of a check.
+ANNOTATIONS_PLUGIN = "Construct Annotations"
+
+
 def nag_violations(assembly: Path) -> list[str]:
     report = json.loads((assembly / "validation-report.json").read_text())
     return [
@@ -115,6 +120,26 @@ def nag_violations(assembly: Path) -> list[str]:
         + ", ".join(c["constructPath"] for c in violation["violatingConstructs"])
         for plugin in report["pluginReports"]
         for violation in plugin["violations"]
+        if not (
+            plugin["pluginName"] == ANNOTATIONS_PLUGIN
+            and violation.get("severity") == "warning"
+        )
+    ]
+
+
+def annotation_warnings(assembly: Path) -> list[str]:
+    """``<rule> at <stack>`` for each warning annotation synth reported."""
+    path = assembly / "validation-report.json"
+    if not path.exists():
+        return []
+    report = json.loads(path.read_text())
+    return [
+        f"{violation['ruleName']} at "
+        + ", ".join(c["constructPath"] for c in violation["violatingConstructs"])
+        for plugin in report["pluginReports"]
+        if plugin["pluginName"] == ANNOTATIONS_PLUGIN
+        for violation in plugin["violations"]
+        if violation.get("severity") == "warning"
     ]
 
 
@@ -286,6 +311,8 @@ def test_each_domain_has_one_stack_in_its_ses_region(shipped: Synthesized) -> No
         expected[inbound_stack_name(config.app, config.name, region)] = ([], region)
     if config.smtp_users:
         expected[f"{config.app}-{config.name}-shared"] = ([], config.region)
+    if config.workmail:
+        expected[f"{config.app}-{config.name}-workmail"] = ([], config.workmail.region)
     found = {}
     for artifact_id, artifact in shipped.stacks.items():
         identities = [
@@ -297,9 +324,24 @@ def test_each_domain_has_one_stack_in_its_ses_region(shipped: Synthesized) -> No
         found[stack_name] = (identities, region_of(artifact))
 
     assert len(expected) == (
-        len(config.domains) + len(receiving) + bool(config.smtp_users)
+        len(config.domains)
+        + len(receiving)
+        + bool(config.smtp_users)
+        + bool(config.workmail)
     )
     assert found == expected
+
+
+def test_synth_warns_about_the_end_of_workmail_where_it_is_used(
+    shipped: Synthesized,
+) -> None:
+    config = shipped.config
+    stack = f"{config.app}-{config.name}-workmail"
+    expected = (
+        [f"Annotation::mail:workmailEndOfSupport at {stack}"] if config.workmail else []
+    )
+
+    assert annotation_warnings(shipped.directory) == expected
 
 
 def test_termination_protection_matches_the_environment(
