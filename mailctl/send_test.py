@@ -208,8 +208,9 @@ def send(
     """Send ``message``; return None, or one line saying what went wrong and why."""
     where = f"{credentials.host}:{credentials.port}"
     try:
-        with _Dialogue(out=out, timeout=timeout) as client:
-            client.connect(credentials.host, credentials.port)
+        with _Dialogue(
+            out=out, host=credentials.host, port=credentials.port, timeout=timeout
+        ) as client:
             client.ehlo()
             if not client.has_extn("starttls"):
                 return f"{where} does not offer STARTTLS: expected an SES SMTP port"
@@ -226,16 +227,24 @@ def send(
     except ssl.SSLCertVerificationError as error:
         return f"{where}: the certificate is not trusted ({error.verify_message})"
     except TimeoutError:
-        return (
-            f"no answer from {where} within the timeout. On EC2, port 25 is "
-            "throttled: use 587 or 2587. Otherwise a security group, network ACL, "
-            "proxy or firewall blocks outbound traffic to this port"
-        )
+        return _timeout(where)
+    except smtplib.SMTPServerDisconnected as error:
+        if isinstance(error.__context__, TimeoutError):
+            return _timeout(where)
+        return f"{where} closed the connection: {error}"
     except socket.gaierror:
         return f"{credentials.host} does not resolve: expected an SES SMTP host"
     except (smtplib.SMTPException, OSError) as error:
         return f"{where}: {type(error).__name__}: {error}"
     return None
+
+
+def _timeout(where: str) -> str:
+    return (
+        f"no answer from {where} within the timeout. On EC2, port 25 is "
+        "throttled: use 587 or 2587. Otherwise a security group, network ACL, "
+        "proxy or firewall blocks outbound traffic to this port"
+    )
 
 
 def explain(code: int, text: str, credentials: Credentials) -> str:
