@@ -726,6 +726,9 @@ def _dmarc_checks(
 
 
 def _policy_checks(domain: DomainSettings, dns_client: Dns) -> list[Check]:
+    # NOTE: the environment has no MTA-STS / TLS-RPT settings yet, so these records
+    # are checked when published, and the MTA-STS policy file is not fetched
+    # (README, "Known limitations").
     checks = []
     for check_name, name, prefix, required in (
         ("mta-sts", f"_mta-sts.{domain.name}", "v=STSv1", "id"),

@@ -117,8 +117,20 @@ def add_parser(commands: Any) -> None:
         description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--from", dest="sender", required=True, metavar="ADDRESS")
-    parser.add_argument("--to", dest="recipient", required=True, metavar="ADDRESS")
+    parser.add_argument(
+        "--from",
+        dest="sender",
+        required=True,
+        metavar="ADDRESS",
+        help="the sender; its address or domain must be verified in SES",
+    )
+    parser.add_argument(
+        "--to",
+        dest="recipient",
+        required=True,
+        metavar="ADDRESS",
+        help="the recipient; in the sandbox it must be verified too",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--secret", metavar="NAME", help="Secrets Manager secret name or ARN"
@@ -156,7 +168,7 @@ def add_parser(commands: Any) -> None:
         "--port",
         type=int,
         metavar="PORT",
-        help="STARTTLS port (default: the secret's, else 587)",
+        help="a STARTTLS port: 587, 2587 or 25 (default: the secret's, else 587)",
     )
     parser.add_argument(
         "--subject", default="mailctl send-test", help="the message's subject"
@@ -207,6 +219,8 @@ def send(
 ) -> str | None:
     """Send ``message``; return None, or one line saying what went wrong and why."""
     where = f"{credentials.host}:{credentials.port}"
+    # NOTE: STARTTLS only; TLS from the first byte (465, 2465) is checked by
+    # doctor but not sent through here (README, "Known limitations").
     try:
         with _Dialogue(
             out=out, host=credentials.host, port=credentials.port, timeout=timeout
