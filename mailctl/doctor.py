@@ -582,7 +582,8 @@ def _spf_record_checks(
                 "with nothing between: a space at a split must sit inside a string)"
             )
         checks.append(Check("spf", "fail", detail, fix))
-    elif text != wanted:
+        return checks
+    if text != wanted:
         checks.append(
             Check(
                 "spf",

@@ -131,7 +131,9 @@ def _walk(
     problems = syntax_problems(record)
     prefix = "" if depth == 0 else f"in the SPF record of {domain}: "
     report.problems.extend(prefix + problem for problem in problems)
-    if problems and depth > 0:
+    if problems:
+        # A receiver stops at the first syntax error (permerror), before any
+        # lookup; counting the broken terms would only add noise.
         return
 
     for term in record.split()[1:]:

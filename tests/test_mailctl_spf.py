@@ -144,3 +144,19 @@ def test_only_v_spf1_records_count_as_spf() -> None:
     texts = ["v=spf1 -all", "v=spf10 -all", "google-site-verification=x", "v=spf1"]
 
     assert spf_records(texts) == ["v=spf1 -all", "v=spf1"]
+
+
+def test_a_record_with_a_syntax_error_is_not_evaluated_further() -> None:
+    queried: list[str] = []
+
+    def lookup(name: str, rtype: str) -> list[str]:
+        queried.append(name)
+        return []
+
+    report = check_spf(
+        "example.com", lookup, record="v=spf1 include:amazonses.com~all mx ~all"
+    )
+
+    assert report.lookups == 0
+    assert queried == []
+    assert len(report.problems) == 1
