@@ -9,6 +9,7 @@ publishes them, so doctor and the stacks never disagree about what is right.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import smtplib
 import ssl
@@ -107,7 +108,13 @@ class Dns:
         self, *, nameserver: str | None, port: int = 53, timeout: float = 5.0
     ) -> None:
         if nameserver is None:
-            self._resolver = dns.resolver.Resolver()
+            try:
+                self._resolver = dns.resolver.Resolver()
+            except dns.resolver.NoResolverConfiguration:
+                raise UsageError(
+                    "no DNS resolver is configured on this machine: expected "
+                    "--nameserver IP"
+                ) from None
         else:
             self._resolver = dns.resolver.Resolver(configure=False)
             self._resolver.nameservers = [nameserver]
@@ -211,6 +218,7 @@ def run(arguments: argparse.Namespace) -> int:
     config = load_environment(arguments)
     domain = find_domain(config, arguments.domain)
     region = config.ses_region_of(domain)
+    _check_dns_options(arguments)
     targets = _smtp_targets(
         arguments.smtp_host or smtp_endpoint(region),
         arguments.smtp_port or DEFAULT_SMTP_PORTS,
@@ -254,6 +262,21 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         sys.stdout.write("".join(check.line() + "\n" for check in checks))
     return status
+
+
+def _check_dns_options(arguments: argparse.Namespace) -> None:
+    if arguments.nameserver is not None:
+        try:
+            ipaddress.ip_address(arguments.nameserver)
+        except ValueError:
+            raise UsageError(
+                f"--nameserver {arguments.nameserver!r}: expected an IP address "
+                "such as 192.0.2.53"
+            ) from None
+    if not 0 < arguments.dns_port < 65536:
+        raise UsageError(f"--dns-port {arguments.dns_port}: expected 1 to 65535")
+    if not arguments.timeout > 0:
+        raise UsageError(f"--timeout {arguments.timeout}: expected seconds above 0")
 
 
 def exit_status(checks: Sequence[Check]) -> int:

@@ -304,6 +304,8 @@ def _credentials(arguments: argparse.Namespace) -> Credentials:
             raise UsageError(f"{flag} {value!r}: expected an email address")
     if arguments.port is not None and not 0 < arguments.port < 65536:
         raise UsageError(f"--port {arguments.port}: expected 1 to 65535")
+    if not arguments.timeout > 0:
+        raise UsageError(f"--timeout {arguments.timeout}: expected seconds above 0")
 
     if arguments.username:
         if not (arguments.region or arguments.host):

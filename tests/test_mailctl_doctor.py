@@ -16,9 +16,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from mailcore.config import load_environment
+from mailctl.cli import main
 from mailctl.doctor import Check, Dns, SmtpTarget, diagnose, dmarc_problems
 from tests import doctor_zones
-from tests.conftest import REPO
+from tests.conftest import ENVIRONMENTS, REPO
 from tests.dns_server import ZoneServer, free_port
 from tests.smtp_standin import SesStandIn, make_certificate
 
@@ -578,6 +579,19 @@ def test_cli_nameserver_that_does_not_answer_fails_in_one_line(
             "'example': expected one of example.com, example.net",
         ),
         (
+            ["--env", "example", "example.com", "--nameserver", "ns1.example.net"],
+            "mailctl doctor: error: --nameserver 'ns1.example.net': expected an IP "
+            "address",
+        ),
+        (
+            ["--env", "example", "example.com", "--dns-port", "70000"],
+            "mailctl doctor: error: --dns-port 70000: expected 1 to 65535",
+        ),
+        (
+            ["--env", "example", "example.com", "--timeout", "0"],
+            "mailctl doctor: error: --timeout 0.0: expected seconds above 0",
+        ),
+        (
             ["--env", "example", "example.com", "--smtp-port", "587:ssl"],
             "mailctl doctor: error: --smtp-port '587:ssl': expected PORT:starttls "
             "or PORT:tls",
@@ -599,3 +613,38 @@ def test_help_lists_what_is_checked() -> None:
     assert result.returncode == 0
     for text in ("--nameserver IP", "--smtp-port PORT:MODE", "void lookups", "--json"):
         assert text in result.stdout
+
+
+@pytest.mark.parametrize("domain_index", [0, 1], ids=["easy-dkim", "own-dkim-key"])
+def test_what_records_prints_is_what_doctor_accepts(
+    serve, capsys, domain_index
+) -> None:
+    config = load_environment("production", ENVIRONMENTS)
+    domain = config.domains[domain_index]
+    main(["records", "--env", "production", domain.name, "--format", "zone"])
+    zone = "\n".join(
+        line for line in capsys.readouterr().out.splitlines() if line[:1] != ";"
+    )
+    server = serve(
+        {
+            f"{domain.name}.": zone + "\n",
+            "amazonses.com.": doctor_zones.AMAZONSES,
+        }
+    )
+
+    checks = diagnose(
+        config,
+        domain,
+        dns_client=Dns(nameserver=server.host, port=server.port, timeout=2),
+        sesv2=None,
+        smtp=None,
+    )
+
+    assert {c.status for c in checks} <= {"ok", "skip"}, [c.line() for c in checks]
+    dkim = [c for c in checks if c.name == "dkim"]
+    if domain.dkim.signing == "byo":
+        assert dkim[0].line() == (
+            "ok   dkim: ses2026._domainkey.notify.example.com TXT holds the public key"
+        )
+    else:
+        assert dkim[0].status == "skip"
