@@ -513,6 +513,13 @@ class EnvironmentConfig(_Settings):
         assert region is not None, "checked when the environment was read"
         return region
 
+    def workmail_region_of(self, domain: DomainSettings) -> str | None:
+        """The WorkMail region of a domain WorkMail serves, else None."""
+        if self.workmail is None:
+            return None
+        served = {entry.name for entry in self.workmail.domains}
+        return self.workmail.region if domain.name in served else None
+
     def configuration_set_name_of(self, domain: DomainSettings) -> str:
         """The SES configuration set name of a domain: its stack name, at most 64."""
         name = self.stack_name_of(domain)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mailcore.config import DomainSettings
+from mailcore.config import DomainSettings, EnvironmentConfig
 from mailcore.regions import inbound_mx_host, mail_from_mx_host
 from mailcore.workmail_settings import autodiscover_target
 
@@ -72,6 +72,25 @@ def txt_value(text: str) -> str:
 
 def _escape(chunk: str) -> str:
     return chunk.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def environment_records(
+    config: EnvironmentConfig,
+    domain: DomainSettings,
+    *,
+    easy_dkim: Sequence[tuple[str, str]] = (),
+) -> list[DnsRecord]:
+    """Every record ``domain`` of ``config`` needs: what its stack publishes.
+
+    The stacks and the helper commands both start here, so ``mailctl records``
+    prints, and ``mailctl doctor`` expects, exactly what a deploy writes.
+    """
+    return domain_records(
+        domain,
+        ses_region=config.ses_region_of(domain),
+        easy_dkim=easy_dkim,
+        workmail_region=config.workmail_region_of(domain),
+    )
 
 
 def domain_records(

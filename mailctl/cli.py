@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from mailcore.regions import SES_REGIONS
+from mailctl import doctor, records_command, send_test
+from mailctl.common import AwsError, UsageError
 from mailctl.derivation import is_secret_access_key, smtp_password
 
 __all__ = ["UsageError", "main"]
@@ -29,10 +31,6 @@ Exit status: 0 on success, 2 for a malformed key or a region without SES.
 """
 
 
-class UsageError(Exception):
-    """A mistake in what the user gave; ``str()`` is the one line to show."""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mailctl`` with ``argv``; return the exit status."""
     parser = _parser()
@@ -42,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         sys.stderr.write(f"mailctl {arguments.command}: error: {error}\n")
         return 2
+    except AwsError as error:
+        sys.stderr.write(f"mailctl {arguments.command}: {error}\n")
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
         help="the SES region the password is for, such as eu-west-1",
     )
     smtp.set_defaults(run=_smtp_password)
+    records_command.add_parser(commands)
+    doctor.add_parser(commands)
+    send_test.add_parser(commands)
     return parser
 
 

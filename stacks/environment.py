@@ -42,7 +42,7 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
             domain=domain,
             ses_region=region,
             configuration_set_name=config.configuration_set_name_of(domain),
-            workmail_region=workmail.region if domain.name in served else None,
+            workmail_region=config.workmail_region_of(domain),
             env=Environment(account=account, region=region),
             stack_name=name,
             description=(
