@@ -280,6 +280,14 @@ def test_each_domain_has_one_stack_in_its_ses_region(shipped: Synthesized) -> No
         )
         for domain in config.domains
     }
+    monitoring = {}
+    if config.bounces and config.bounces.enabled:
+        regions = {domain.ses_region or config.region for domain in config.domains}
+        monitoring = {
+            f"{config.app}-{config.name}-monitoring-{region}": ([], region)
+            for region in regions | {config.region}
+        }
+        expected.update(monitoring)
     if config.smtp_users:
         expected[f"{config.app}-{config.name}-shared"] = ([], config.region)
     found = {}
@@ -292,7 +300,9 @@ def test_each_domain_has_one_stack_in_its_ses_region(shipped: Synthesized) -> No
         stack_name = artifact["properties"].get("stackName", artifact_id)
         found[stack_name] = (identities, region_of(artifact))
 
-    assert len(expected) == len(config.domains) + bool(config.smtp_users)
+    assert len(expected) == len(config.domains) + len(monitoring) + bool(
+        config.smtp_users
+    )
     assert found == expected
 
 
