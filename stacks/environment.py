@@ -111,10 +111,8 @@ def _monitoring_stacks(
             Tags.of(stack).add(key, value)
         # Domain stacks' dead-letter alarms notify this stack's topic by name.
         for domain_stack in domain_stacks:
-            if domain_stack.region == region and isinstance(
-                domain_stack, SendingDomainStack
-            ):
-                domain_stack.add_dependency(stack)
+            if domain_stack.region == region:
+                domain_stack.add_stack_dependency(stack)
         stacks.append(stack)
     return stacks
 
