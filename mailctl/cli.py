@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from mailcore.regions import SES_REGIONS
+from mailctl import bounces
 from mailctl.derivation import is_secret_access_key, smtp_password
 
 __all__ = ["UsageError", "main"]
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the SES region the password is for, such as eu-west-1",
     )
     smtp.set_defaults(run=_smtp_password)
+    bounces.add_parser(commands)
     return parser
 
 
