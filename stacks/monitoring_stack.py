@@ -69,6 +69,8 @@ class MonitoringStack(Stack):
                 dashboard_name=dashboard_name,
                 ses_regions=dashboard_regions,
                 thresholds=thresholds,
+                # NOTE: the relay's queue joins here as extra_rows when the
+                # relay exists; nothing stands in for it until then.
             )
             CfnOutput(
                 self,

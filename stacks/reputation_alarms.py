@@ -61,6 +61,9 @@ class ReputationAlarms(Construct):
         """
         super().__init__(scope, construct_id)
 
+        # NOTE: not encrypted at rest, like the event topic: CloudWatch can
+        # publish to an encrypted topic only through a customer-managed KMS key
+        # whose policy admits it; an option for one is not there yet.
         self.topic = sns.Topic(
             self,
             "Topic",
