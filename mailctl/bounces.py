@@ -92,6 +92,7 @@ def parse_since(text: str, *, now: datetime) -> datetime:
 
 
 def _run(arguments: argparse.Namespace) -> int:
+    # Imported here: mailctl.cli imports this module to register the parser.
     from mailctl.cli import UsageError
 
     try:

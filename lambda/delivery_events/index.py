@@ -212,7 +212,11 @@ def _ses_event(body: Any) -> dict[str, Any] | None:
 
 
 def records_of(event: dict[str, Any], *, retention_days: int) -> list[EventRecord]:
-    """One item per recipient of an SES event; raise MalformedEvent otherwise."""
+    """One item per recipient of an SES event; raise MalformedEvent otherwise.
+
+    For hard bounces and complaints, SES is asked (once per 5 minutes) whether
+    it already suppresses the address, which sets the items' ``suppression``.
+    """
     event_type = event.get("eventType") or event.get("notificationType")
     if event_type not in EVENT_TYPES:
         raise MalformedEvent(f"event type {str(event_type)[:40]!r} is not recorded")
