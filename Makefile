@@ -16,7 +16,8 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 synth: deps
 	@rm -rf cdk.out
 	@$(CDK) synth -c env=$(ENV) --quiet --no-notices > cdk.synth.log 2>&1 \
-		|| { cat cdk.synth.log >&2; rm -f cdk.synth.log; exit 1; }
+		|| { grep '^error: ' cdk.synth.log >&2 || cat cdk.synth.log >&2; \
+		     rm -f cdk.synth.log; exit 1; }
 	@rm -f cdk.synth.log
 	@$(PY) scripts/assembly_summary.py cdk.out
 

@@ -27,8 +27,9 @@ from pydantic import (
     model_validator,
 )
 
-from mailcore import names
+from mailcore import dns_checks, names
 from mailcore.bounce_settings import BounceSettings
+from mailcore.inbound_settings import InboundSettings, inbound_problem
 from mailcore.regions import SES_REGIONS
 from mailcore.smtp_settings import SmtpUserSettings, smtp_users_problem
 
@@ -45,20 +46,7 @@ __all__ = [
     "parse_environment",
 ]
 
-# SPF terms that make the receiver query DNS (RFC 7208, section 4.6.4).
-_SPF_LOOKUP_TERMS = ("include", "a", "mx", "ptr", "exists", "redirect")
 _SPF_LOOKUP_LIMIT = 10
-_SPF_TERM = re.compile(
-    r"^[+\-~?]?("
-    r"include:[^\s:]+"
-    r"|a(:[^\s/]+)?(/\d{1,2})?(//\d{1,3})?"
-    r"|mx(:[^\s/]+)?(/\d{1,2})?(//\d{1,3})?"
-    r"|ptr(:[^\s]+)?"
-    r"|ip4:\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?"
-    r"|ip6:[0-9a-f:.]+(/\d{1,3})?"
-    r"|exists:[^\s]+"
-    r")$"
-)
 _EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9.-]+\.[a-z]{2,}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -66,11 +54,14 @@ _APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,32}$")
 _SELECTOR = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
-_PEM_LINE = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
+_SECRET_ID = re.compile(
+    r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$"
+)
+_JSON_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
 # Stack names carry app, environment and domain; CloudFormation allows 128.
 _STACK_NAME_LIMIT = 128
+_PRODUCTION_PARTS = {"prod", "production", "prd", "live"}
 _CONFIGURATION_SET_NAME_LIMIT = 64
 
 
@@ -103,7 +94,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Strict: YAML already gives numbers and booleans their types, so a 'true'
+    # where a percentage belongs is a mistake to report, not a 1 to publish.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class HostedZoneSettings(_Settings):
@@ -164,15 +157,24 @@ class DkimSettings(_Settings):
     @field_validator("public_key")
     @classmethod
     def _public_key(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        body = "".join(_PEM_LINE.sub("", value).split())
-        if not body or not _BASE64.match(body):
+        return None if value is None else dns_checks.rsa_public_key(value)
+
+    @field_validator("private_key_secret")
+    @classmethod
+    def _secret_id(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 256 or not _SECRET_ID.match(value)):
             raise ValueError(
-                "expected the base64 public key (PEM headers and line breaks are "
-                "removed)"
+                "expected the name or ARN of a Secrets Manager secret, such as "
+                "'mail/dkim/example.com' (never the key itself)"
             )
-        return body
+        return value
+
+    @field_validator("private_key_field")
+    @classmethod
+    def _json_key(cls, value: str | None) -> str | None:
+        if value is not None and not _JSON_KEY.match(value):
+            raise ValueError("expected a JSON key of the secret, such as 'private_key'")
+        return value
 
     @model_validator(mode="after")
     def _fields_match_signing(self) -> DkimSettings:
@@ -228,12 +230,7 @@ class SpfSettings(_Settings):
                     f"{term!r}: a redirect is ignored when the record ends in "
                     "'all'; expected include: instead"
                 )
-            if not _SPF_TERM.match(lowered):
-                raise ValueError(
-                    f"{term!r} is not an SPF mechanism; expected include:, a, mx, "
-                    "ptr, ip4:, ip6: or exists:, optionally with a +, -, ~ or ? "
-                    "qualifier"
-                )
+            dns_checks.check_spf_term(term)
         if len({t.lower() for t in terms}) != len(terms):
             raise ValueError("a mechanism is listed twice; expected each once")
         lookups = spf_lookup_count(terms)
@@ -254,7 +251,7 @@ def spf_lookup_count(terms: list[str]) -> int:
     count = 0
     for term in terms:
         word = re.split(r"[:/=]", term.lower().lstrip("+-~?"), maxsplit=1)[0]
-        if word in _SPF_LOOKUP_TERMS:
+        if word in dns_checks.SPF_LOOKUP_TERMS:
             count += 1
     return count
 
@@ -333,6 +330,7 @@ class DomainSettings(_Settings):
     dmarc: DmarcSettings = Field(default_factory=DmarcSettings)
     txt: list[str] = Field(default_factory=list)
     mx: list[MxHost] = Field(default_factory=list)
+    inbound: InboundSettings | None = None
     ttl: int = Field(1800, ge=60, le=172800)
 
     @field_validator("name")
@@ -387,13 +385,7 @@ class DomainSettings(_Settings):
     def _apex_txt(cls, value: list[str]) -> list[str]:
         cleaned = []
         for entry in value:
-            text = entry.strip()
-            if len(text) >= 2 and text[0] == text[-1] == '"':
-                text = text[1:-1]
-            if not text or not text.isascii() or not text.isprintable():
-                raise ValueError(
-                    f"{entry!r} cannot be published; expected printable ASCII text"
-                )
+            text = dns_checks.txt_text(entry)
             if text.lower().startswith("v=spf1"):
                 raise ValueError(
                     "the apex SPF record is built from the spf settings; expected "
@@ -411,10 +403,16 @@ class DomainSettings(_Settings):
 
     @field_validator("mx")
     @classmethod
-    def _distinct_mx(cls, value: list[MxHost]) -> list[MxHost]:
+    def _distinct_mx(cls, value: list[MxHost], info: ValidationInfo) -> list[MxHost]:
         hosts = [entry.host for entry in value]
         if len(set(hosts)) != len(hosts):
             raise ValueError("a host is listed twice; expected each once")
+        mail_from = info.data.get("mail_from")
+        if mail_from in hosts:
+            raise ValueError(
+                f"{mail_from} is the MAIL FROM domain, which SES needs for bounces "
+                "and must not receive mail; expected another host"
+            )
         return value
 
 
@@ -428,6 +426,7 @@ class EnvironmentConfig(_Settings):
     tags: dict[str, str] = Field(default_factory=dict)
     termination_protection: bool | None = None
     additional_ses_regions: list[str] = Field(default_factory=list)
+    additional_receiving_regions: list[str] = Field(default_factory=list)
     domains: list[DomainSettings] = Field(
         min_length=1, description="a list of domains, each with at least a name"
     )
@@ -506,7 +505,7 @@ class EnvironmentConfig(_Settings):
         """Termination protection as set; by default on for production-like names."""
         if self.termination_protection is not None:
             return self.termination_protection
-        return "prod" in self.name
+        return bool(_PRODUCTION_PARTS & set(self.name.split("-")))
 
     def ses_region_of(self, domain: DomainSettings) -> str:
         """The SES region a domain sends from (and its stack is deployed to)."""
@@ -592,7 +591,7 @@ def parse_environment(text: str, *, name: str, source: str) -> EnvironmentConfig
     except ValidationError as error:
         raise ConfigError(f"{source}: {_describe(error)}") from None
     _check_across_domains(config, source)
-    problem = smtp_users_problem(config)
+    problem = smtp_users_problem(config) or inbound_problem(config)
     if problem:
         raise ConfigError(f"{source}: {problem}")
     return config
@@ -645,6 +644,26 @@ def _check_across_domains(config: EnvironmentConfig, source: str) -> None:
                 "whose names differ by more than dots and hyphens"
             )
         seen_stacks[stack] = index
+    _check_mail_from_names(config, source)
+
+
+def _check_mail_from_names(config: EnvironmentConfig, source: str) -> None:
+    """A MAIL FROM name is its domain's alone: not another domain, nor its MAIL FROM.
+
+    Both would put two TXT record sets at one name, which Route 53 refuses on
+    the second deploy, and mix bounce handling with another identity's mail.
+    """
+    owners = {
+        domain.name: f"domains[{i}].name" for i, domain in enumerate(config.domains)
+    }
+    for index, domain in enumerate(config.domains):
+        other = owners.get(domain.mail_from)
+        if other is not None:
+            raise ConfigError(
+                f"{source}: domains[{index}].mail_from = {domain.mail_from!r}: it is "
+                f"also {other}; expected a name used by no other domain"
+            )
+        owners[domain.mail_from] = f"domains[{index}].mail_from"
 
 
 def _describe(error: ValidationError) -> str:

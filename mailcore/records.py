@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mailcore.config import DomainSettings
-from mailcore.regions import mail_from_mx_host
+from mailcore.regions import inbound_mx_host, mail_from_mx_host
 
 __all__ = [
     "MAIL_FROM_SPF",
@@ -147,7 +147,18 @@ def domain_records(
             )
         )
 
-    if domain.mx:
+    if domain.inbound is not None:
+        # The settings refuse mx hosts beside inbound: one MX set at the apex.
+        records.append(
+            DnsRecord(
+                "InboundMx",
+                apex,
+                "MX",
+                (f"10 {inbound_mx_host(ses_region)}",),
+                "inbound mail: SES receiving",
+            )
+        )
+    elif domain.mx:
         records.append(
             DnsRecord(
                 "InboundMx",

@@ -36,12 +36,14 @@ class DomainRecords(Construct):
 
         for record in records:
             if zone is None:
-                CfnOutput(
+                output = CfnOutput(
                     self,
                     record.key,
                     value="\n".join(record.zone_lines(ttl)),
                     description=f"DNS record to create: {record.purpose}",
                 )
+                # Scripts read these by name: keep the key free of a hash.
+                output.override_logical_id(f"Dns{record.key}")
                 continue
             route53.RecordSet(
                 self,

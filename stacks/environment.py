@@ -17,6 +17,12 @@ from mailcore.bounce_settings import (
     ses_regions,
 )
 from mailcore.config import EnvironmentConfig
+from mailcore.inbound_settings import (
+    inbound_stack_name,
+    receipt_rule_set_name,
+    receiving_domains_by_region,
+)
+from stacks.inbound_stack import InboundStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.sending_domain_stack import SendingDomainStack
 from stacks.shared_stack import SharedStack
@@ -28,7 +34,8 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
     """Add the stacks of ``config`` to ``app`` and return them.
 
     One stack per domain, in the order of ``domains``, then one
-    ``<app>-<env>-monitoring-<region>`` stack per region of
+    ``<app>-<env>-inbound-<region>`` per SES region with receiving domains, then
+    one ``<app>-<env>-monitoring-<region>`` stack per region of
     :func:`~mailcore.bounce_settings.monitoring_regions` when bounce handling is
     on, then the shared stack ``<app>-<env>-shared`` when there are SMTP users.
     """
@@ -57,9 +64,28 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
         for key, value in config.tags.items():
             Tags.of(stack).add(key, value)
         built.append(stack)
+    domain_stacks = list(built)
+
+    for region, domains in receiving_domains_by_region(config).items():
+        name = inbound_stack_name(config.app, config.name, region)
+        inbound = InboundStack(
+            app,
+            name,
+            rule_set_name=receipt_rule_set_name(config.app, config.name),
+            domains=domains,
+            env=Environment(account=account, region=region),
+            stack_name=name,
+            description=(
+                f"SES receiving in {region} ({config.app}, environment {config.name})"
+            ),
+            termination_protection=config.protect_stacks,
+        )
+        for key, value in config.tags.items():
+            Tags.of(inbound).add(key, value)
+        built.append(inbound)
 
     if bounces is not None:
-        built += _monitoring_stacks(app, config, bounces, account, built)
+        built += _monitoring_stacks(app, config, bounces, account, domain_stacks)
 
     if config.smtp_users:
         name = f"{config.app}-{config.name}-shared"

@@ -23,6 +23,18 @@ REPO = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = REPO / "environments"
 SHIPPED_ENVIRONMENTS = sorted(p.stem for p in ENVIRONMENTS.glob("*.yaml"))
 
+# A real 2048-bit RSA public key (SubjectPublicKeyInfo, base64). Its private key
+# was never kept: it only has to parse as a key that may be published.
+RSA_PUBLIC_KEY = (
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1C179gbZG/0ucnJcg9kL"
+    "wva15zWKhQh423VTaiQnvxRN61rx2zQRUKqsuqTfc3uvRLhhapkK+a4tkVWj6fpW"
+    "Ts+QTVu/jP1XnZZNyDkaU10MEIgeLE5nuu4hmYmbCNn1P8Wim+vS1WRBOKyfcduo"
+    "T6JbWIAL0O4Nxpv4Aug+/qxq7Fpvs+59AJIb/+AZ8F89enFS/b3Q4+gfbE9u0eME"
+    "aUUxWwMbSbXqSeGrdjsSGkTn+6sEHWjLrrOfwXPishp1TgF10wqr5lNGuWgHwVq8"
+    "i3AuKK6/LxRffySekLekJKQ5mwRLPdcjF5617DlEhaOfQlxg3GKolRSLAK9KhHig"
+    "SwIDAQAB"
+)
+
 
 def make_config(settings: dict[str, Any], name: str = "test") -> EnvironmentConfig:
     """Settings as a user would write them, read through the real YAML parser."""

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from mailcore.config import EnvironmentConfig, load_environment
+from mailcore.inbound_settings import inbound_stack_name, receiving_domains_by_region
 from tests.conftest import ENVIRONMENTS, REPO, SHIPPED_ENVIRONMENTS
 
 CDK = ("npx", "--no-install", "cdk")
@@ -88,9 +89,13 @@ def shipped(name: str) -> EnvironmentConfig:
 
 
 def stack_names(config: EnvironmentConfig) -> list[str]:
-    """One stack per domain, with bounce handling one monitoring stack per region
-    the environment uses, then ``<app>-<env>-shared`` when there are SMTP users."""
+    """One stack per domain, one per receiving region, with bounce handling one
+    monitoring stack per region the environment uses, then the shared stack."""
     names = [config.stack_name_of(domain) for domain in config.domains]
+    names += [
+        inbound_stack_name(config.app, config.name, region)
+        for region in receiving_domains_by_region(config)
+    ]
     if config.bounces and config.bounces.enabled:
         regions = {config.ses_region_of(domain) for domain in config.domains}
         regions.add(config.region or config.ses_region_of(config.domains[0]))

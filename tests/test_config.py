@@ -15,6 +15,7 @@ from mailcore.config import (
 )
 from tests.conftest import (
     ENVIRONMENTS,
+    RSA_PUBLIC_KEY,
     SHIPPED_ENVIRONMENTS,
     domain_settings,
     make_config,
@@ -112,7 +113,16 @@ def test_a_hosted_zone_without_create_or_id_is_rejected() -> None:
 
 @pytest.mark.parametrize(
     ("name", "protected"),
-    [("production", True), ("prod-eu", True), ("test", False), ("staging", False)],
+    [
+        ("production", True),
+        ("prod-eu", True),
+        ("eu-prd", True),
+        ("test", False),
+        ("staging", False),
+        ("nonprod", False),
+        ("preprod", False),
+        ("product", False),
+    ],
 )
 def test_termination_protection_defaults_on_for_production_names(
     name: str, protected: bool
@@ -233,7 +243,7 @@ def test_spf_terms_the_project_writes_itself_are_rejected(term: str) -> None:
 
 @pytest.mark.parametrize("term", ["inclde:x.example", "ip4:192.0.2", "mx:"])
 def test_a_bad_spf_mechanism_is_rejected(term: str) -> None:
-    with pytest.raises(ConfigError, match=re.escape(f"{term!r} is not an SPF")):
+    with pytest.raises(ConfigError, match=re.escape(f"{term!r} is not an")):
         only_domain(spf={"mechanisms": [term]})
 
 
@@ -289,9 +299,20 @@ def test_a_dmarc_report_address_without_at_sign_is_rejected() -> None:
 
 
 def test_quotes_around_an_apex_txt_value_are_stripped_once() -> None:
-    domain = only_domain(txt=['"site-verification=abc"', '""inner""'])
+    domain = only_domain(txt=['"site-verification=abc"', '"long-token=ab" "cd"'])
 
-    assert domain.txt == ["site-verification=abc", '"inner"']
+    assert domain.txt == ["site-verification=abc", "long-token=abcd"]
+
+
+@pytest.mark.parametrize("value", ['say "hi"', '""inner""', "back\\slash"])
+def test_a_txt_value_with_inner_quotes_or_backslashes_is_rejected(value: str) -> None:
+    with pytest.raises(ConfigError, match="holds a double quote or backslash"):
+        only_domain(txt=[value])
+
+
+def test_a_txt_value_longer_than_a_record_can_hold_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="5000 characters is too long"):
+        only_domain(txt=["x" * 5000])
 
 
 def test_an_apex_txt_value_starting_with_v_spf1_is_rejected() -> None:
@@ -305,7 +326,7 @@ def test_a_dmarc_record_in_apex_txt_is_rejected() -> None:
 
 
 def test_a_non_ascii_apex_txt_value_is_rejected() -> None:
-    with pytest.raises(ConfigError, match="expected printable ASCII text"):
+    with pytest.raises(ConfigError, match="expected printable ASCII"):
         only_domain(txt=["café"])
 
 
@@ -315,13 +336,86 @@ def test_byo_dkim_lowers_the_selector_and_strips_the_pem_armour() -> None:
             "signing": "byo",
             "selector": "SES2026",
             "private_key_secret": "mail/test/dkim",
-            "public_key": "-----BEGIN PUBLIC KEY-----\nMIIBIj\nANBgk=\n"
-            "-----END PUBLIC KEY-----\n",
+            "public_key": "-----BEGIN PUBLIC KEY-----\n"
+            + "\n".join(RSA_PUBLIC_KEY[i : i + 64] for i in range(0, 392, 64))
+            + "\n-----END PUBLIC KEY-----\n",
         }
     ).dkim
 
     assert dkim.selector == "ses2026"
-    assert dkim.public_key == "MIIBIjANBgk="
+    assert dkim.public_key == RSA_PUBLIC_KEY
+
+
+def test_a_private_key_given_as_the_public_key_is_refused() -> None:
+    pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----"
+    with pytest.raises(ConfigError, match="this is a PRIVATE key"):
+        only_domain(
+            dkim={
+                "signing": "byo",
+                "selector": "s1",
+                "private_key_secret": "mail/test/dkim",
+                "public_key": pem,
+            }
+        )
+
+
+@pytest.mark.parametrize("value", ["AAAA", "MIIBIjAN" + "A" * 384 + "IDAQAB"])
+def test_a_public_key_that_is_not_an_rsa_key_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="expected an RSA public key"):
+        only_domain(
+            dkim={
+                "signing": "byo",
+                "selector": "s1",
+                "private_key_secret": "mail/test/dkim",
+                "public_key": value,
+            }
+        )
+
+
+def test_key_material_given_as_the_secret_name_is_refused() -> None:
+    with pytest.raises(ConfigError, match="never the key itself"):
+        only_domain(
+            dkim={
+                "signing": "byo",
+                "selector": "s1",
+                "private_key_secret": "MIIEvQIBADAN" + "B" * 1600,
+                "public_key": RSA_PUBLIC_KEY,
+            }
+        )
+
+
+@pytest.mark.parametrize(
+    ("term", "message"),
+    [
+        ("ip4:300.1.1.1/40", "not an IPv4 address"),
+        ("ip4:1.2.3.4/99", "not an IPv4 address"),
+        ("ip6:1/200", "not an IPv6 address"),
+        ("ip6:192.0.2.1", "not an IPv6 address"),
+        ("include:.", "which is not a domain"),
+        ("a/33", "prefix length out of range"),
+        ("mx//129", "prefix length out of range"),
+    ],
+)
+def test_spf_terms_that_receivers_would_reject_are_refused(
+    term: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        only_domain(spf={"mechanisms": [term]})
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("dmarc", {"pct": True}),
+        ("ttl", False),
+        ("mx", [{"host": "mx.example.net", "priority": True}]),
+    ],
+)
+def test_a_boolean_where_a_number_belongs_is_refused(
+    setting: str, value: object
+) -> None:
+    with pytest.raises(ConfigError, match="expected a valid integer"):
+        only_domain(**{setting: value})
 
 
 def test_a_byo_setting_with_easy_dkim_is_rejected() -> None:
@@ -395,3 +489,26 @@ def test_configuration_set_names_are_stack_names_cut_to_64_with_a_digest() -> No
     assert len(long) == 64
     assert long.startswith("mail-test-aaaa")
     assert long != config.configuration_set_name_of(config.domains[0])
+
+
+def test_a_mail_from_that_is_another_configured_domain_is_rejected() -> None:
+    settings = {
+        "region": "us-east-1",
+        "domains": [
+            {"name": "example.com", "mail_from": "notify"},
+            {"name": "notify.example.com"},
+        ],
+    }
+
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            "domains[0].mail_from = 'notify.example.com': it is also domains[1].name"
+        ),
+    ):
+        make_config(settings)
+
+
+def test_an_inbound_mx_host_that_is_the_mail_from_domain_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="must not receive mail"):
+        only_domain(mx=[{"host": "mail.example.com"}])

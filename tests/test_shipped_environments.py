@@ -22,6 +22,7 @@ from aws_cdk import aws_sns as sns
 from cfnlint.api import ManualArgs, lint
 
 from mailcore.config import EnvironmentConfig, load_environment
+from mailcore.inbound_settings import inbound_stack_name, receiving_domains_by_region
 from stacks.environment import add_checks, build_environment
 from tests.conftest import ENVIRONMENTS, REPO, SHIPPED_ENVIRONMENTS
 
@@ -280,6 +281,9 @@ def test_each_domain_has_one_stack_in_its_ses_region(shipped: Synthesized) -> No
         )
         for domain in config.domains
     }
+    receiving = receiving_domains_by_region(config)
+    for region in receiving:
+        expected[inbound_stack_name(config.app, config.name, region)] = ([], region)
     monitoring = {}
     if config.bounces and config.bounces.enabled:
         regions = {domain.ses_region or config.region for domain in config.domains}
@@ -300,8 +304,8 @@ def test_each_domain_has_one_stack_in_its_ses_region(shipped: Synthesized) -> No
         stack_name = artifact["properties"].get("stackName", artifact_id)
         found[stack_name] = (identities, region_of(artifact))
 
-    assert len(expected) == len(config.domains) + len(monitoring) + bool(
-        config.smtp_users
+    assert len(expected) == (
+        len(config.domains) + len(receiving) + len(monitoring) + bool(config.smtp_users)
     )
     assert found == expected
 
