@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from mailcore import dns_checks, names
+from mailcore.bounce_settings import BounceSettings
 from mailcore.inbound_settings import InboundSettings, inbound_problem
 from mailcore.regions import SES_REGIONS
 from mailcore.smtp_settings import SmtpUserSettings, smtp_users_problem
@@ -431,6 +432,7 @@ class EnvironmentConfig(_Settings):
         min_length=1, description="a list of domains, each with at least a name"
     )
     smtp_users: list[SmtpUserSettings] = Field(default_factory=list)
+    bounces: BounceSettings | None = None
     secrets_kms_key_arn: str | None = None
     workmail: WorkMailSettings | None = None
 

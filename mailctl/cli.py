@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from mailcore.regions import SES_REGIONS
-from mailctl import doctor, records_command, send_test
+from mailctl import bounces, doctor, records_command, send_test
 from mailctl.common import AwsError, UsageError
 from mailctl.derivation import is_secret_access_key, smtp_password
 
@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     records_command.add_parser(commands)
     doctor.add_parser(commands)
     send_test.add_parser(commands)
+    bounces.add_parser(commands)
     return parser
 
 

@@ -6,11 +6,14 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from mailcore.bounce_settings import EVENTS_TABLE_OUTPUT
 from mailcore.config import DomainSettings
 from mailcore.records import domain_records
 from stacks.configuration_set import DeliveryConfigurationSet
+from stacks.delivery_events import DeliveryEventProcessing
 from stacks.domain_records import DomainRecords
 from stacks.sending_identity import SendingIdentity
 
@@ -29,11 +32,17 @@ class SendingDomainStack(Stack):
         ses_region: str,
         configuration_set_name: str,
         workmail_region: str | None = None,
+        events_retention_days: int | None = None,
+        alarm_topic_name: str | None = None,
         **stack_options: Any,
     ) -> None:
-        """``workmail_region``: the region of the WorkMail organisation serving
-        the domain, whose MX and autodiscover records this stack then writes.
-        Default: none, the domain does not receive mail in WorkMail."""
+        """Optional keyword arguments, each off by default:
+
+        - ``workmail_region``: the region of the WorkMail organisation serving
+          the domain, whose MX and autodiscover records this stack then writes.
+        - ``events_retention_days`` and ``alarm_topic_name`` (the topic of the
+          region's monitoring stack): record delivery events in a table.
+        """
         super().__init__(scope, construct_id, **stack_options)
 
         delivery = DeliveryConfigurationSet(
@@ -67,6 +76,30 @@ class SendingDomainStack(Stack):
             value=delivery.topic.topic_arn,
             description="SNS topic receiving bounces, complaints, rejects, delays",
         )
+
+        self.events: DeliveryEventProcessing | None = None
+        if events_retention_days is not None and alarm_topic_name is not None:
+            # Found by name, not exported: the monitoring stack can be updated
+            # without CloudFormation refusing to change an export in use.
+            alarm_topic = sns.Topic.from_topic_arn(
+                self,
+                "AlarmTopic",
+                self.format_arn(service="sns", resource=alarm_topic_name),
+            )
+            self.events = DeliveryEventProcessing(
+                self,
+                "DeliveryEvents",
+                topic=delivery.topic,
+                configuration_set_name=configuration_set_name,
+                retention_days=events_retention_days,
+                alarm_topic=alarm_topic,
+            )
+            CfnOutput(
+                self,
+                EVENTS_TABLE_OUTPUT,
+                value=self.events.table.table_name,
+                description="DynamoDB table of recorded delivery events",
+            )
 
     def _hosted_zone(self, domain: DomainSettings) -> route53.IHostedZone | None:
         settings = domain.hosted_zone

@@ -89,12 +89,17 @@ def shipped(name: str) -> EnvironmentConfig:
 
 
 def stack_names(config: EnvironmentConfig) -> list[str]:
-    """One stack per domain and receiving region, then shared and WorkMail stacks."""
+    """One stack per domain, one per receiving region, with bounce handling one
+    monitoring stack per region the environment uses, then shared and WorkMail."""
     names = [config.stack_name_of(domain) for domain in config.domains]
     names += [
         inbound_stack_name(config.app, config.name, region)
         for region in receiving_domains_by_region(config)
     ]
+    if config.bounces and config.bounces.enabled:
+        regions = {config.ses_region_of(domain) for domain in config.domains}
+        regions.add(config.region or config.ses_region_of(config.domains[0]))
+        names += [f"{config.app}-{config.name}-monitoring-{r}" for r in regions]
     if config.smtp_users:
         names.append(f"{config.app}-{config.name}-shared")
     if config.workmail:
@@ -203,4 +208,11 @@ def test_make_synth_lists_each_example_template_with_its_resources(
             if re.search(rf"/{template}\s+{region}\s+[1-9]\d* resources \(", line)
         ]
         assert len(listed) == 1, explain(result)
-    assert len(lines) == 1 + len(config.domains), explain(result)
+    # Both example domains send from us-east-1: one monitoring stack there.
+    monitoring = re.escape(f"{config.app}-{config.name}-monitoring-us-east-1")
+    assert [
+        line
+        for line in lines
+        if re.search(rf"/{monitoring}\.template\.json\s+us-east-1\s.*Dashboard", line)
+    ], explain(result)
+    assert len(lines) == 1 + len(config.domains) + 1, explain(result)

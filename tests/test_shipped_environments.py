@@ -309,6 +309,14 @@ def test_each_domain_has_one_stack_in_its_ses_region(shipped: Synthesized) -> No
     receiving = receiving_domains_by_region(config)
     for region in receiving:
         expected[inbound_stack_name(config.app, config.name, region)] = ([], region)
+    monitoring = {}
+    if config.bounces and config.bounces.enabled:
+        regions = {domain.ses_region or config.region for domain in config.domains}
+        monitoring = {
+            f"{config.app}-{config.name}-monitoring-{region}": ([], region)
+            for region in regions | {config.region}
+        }
+        expected.update(monitoring)
     if config.smtp_users:
         expected[f"{config.app}-{config.name}-shared"] = ([], config.region)
     if config.workmail:
@@ -326,6 +334,7 @@ def test_each_domain_has_one_stack_in_its_ses_region(shipped: Synthesized) -> No
     assert len(expected) == (
         len(config.domains)
         + len(receiving)
+        + len(monitoring)
         + bool(config.smtp_users)
         + bool(config.workmail)
     )
