@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
-__all__ = ["acknowledge_wildcard"]
+__all__ = ["acknowledge_provider_framework", "acknowledge_wildcard"]
+
+_BASIC_EXECUTION_POLICY = (
+    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+    "AWSLambdaBasicExecutionRole"
+)
 
 
 def acknowledge_wildcard(
@@ -26,6 +32,38 @@ def acknowledge_wildcard(
             id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{text}]", reason=reason
         )
     )
+
+
+def acknowledge_provider_framework(
+    provider: IConstruct, *invoked: lambda_.IFunction
+) -> None:
+    """Acknowledge what the CDK provider framework brings that cannot be changed.
+
+    Its own functions get roles from CDK with the AWS-managed basic execution
+    policy, and may invoke each function in ``invoked`` (the handlers, and the
+    framework's own functions it calls) in any version: ``<function ARN>:*``.
+    """
+    Validations.of(provider).acknowledge(
+        Acknowledgment(
+            id=f"AwsSolutions::AwsSolutions-IAM4[{_BASIC_EXECUTION_POLICY}]",
+            reason=(
+                "The provider framework's own functions get their roles from CDK "
+                "with the AWS-managed basic execution policy (CloudWatch Logs "
+                "only); the roles are not configurable without replacing the "
+                "framework."
+            ),
+        )
+    )
+    for function in invoked:
+        acknowledge_wildcard(
+            provider,
+            resource=f"{function.function_arn}:*",
+            reason=(
+                "The provider framework may invoke the function and any of its "
+                "versions (<function ARN>:*); the wildcard covers versions of that "
+                "one function only."
+            ),
+        )
 
 
 def _as_nag_text(value: Any) -> str:

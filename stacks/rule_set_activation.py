@@ -6,11 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aws_cdk import (
-    Acknowledgment,
     CustomResource,
     Duration,
     RemovalPolicy,
-    Validations,
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -18,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from stacks.nag import acknowledge_wildcard
+from stacks.nag import acknowledge_provider_framework, acknowledge_wildcard
 
 __all__ = ["HANDLER_DIR", "RuleSetActivation"]
 
@@ -104,29 +102,7 @@ class RuleSetActivation(Construct):
                 removal_policy=RemovalPolicy.DESTROY,
             ),
         )
-        Validations.of(provider).acknowledge(
-            Acknowledgment(
-                id=(
-                    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:"
-                    "iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
-                ),
-                reason=(
-                    "The provider framework's own function gets its role from CDK "
-                    "with the AWS-managed basic execution policy (CloudWatch Logs "
-                    "only); the role is not configurable without replacing the "
-                    "framework."
-                ),
-            ),
-        )
-        acknowledge_wildcard(
-            provider,
-            resource=f"{handler.function_arn}:*",
-            reason=(
-                "The provider framework may invoke the handler and any of its "
-                "versions (<handler ARN>:*); the wildcard covers versions of that "
-                "one function only."
-            ),
-        )
+        acknowledge_provider_framework(provider, handler)
 
         self.resource = CustomResource(
             self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from stacks.nag import acknowledge_wildcard
+from stacks.nag import acknowledge_provider_framework
 
 __all__ = ["HANDLER_DIR", "SmtpCredentialsProvider"]
 
@@ -68,29 +68,7 @@ class SmtpCredentialsProvider(Construct):
                 removal_policy=RemovalPolicy.DESTROY,
             ),
         )
-        Validations.of(self.provider).acknowledge(
-            Acknowledgment(
-                id=(
-                    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:"
-                    "iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
-                ),
-                reason=(
-                    "The provider framework's own function gets its role from CDK "
-                    "with the AWS-managed basic execution policy (CloudWatch Logs "
-                    "only); the role is not configurable without replacing the "
-                    "framework."
-                ),
-            ),
-        )
-        acknowledge_wildcard(
-            self.provider,
-            resource=f"{self.handler.function_arn}:*",
-            reason=(
-                "The provider framework may invoke the handler and any of its "
-                "versions (<handler ARN>:*); the wildcard covers versions of that "
-                "one function only."
-            ),
-        )
+        acknowledge_provider_framework(self.provider, self.handler)
 
     @property
     def service_token(self) -> str:

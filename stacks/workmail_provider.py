@@ -12,7 +12,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from stacks.nag import acknowledge_wildcard
+from stacks.nag import acknowledge_provider_framework, acknowledge_wildcard
 
 __all__ = ["HANDLER_DIR", "TOTAL_TIMEOUT", "WorkMailProvider"]
 
@@ -190,20 +190,6 @@ class WorkMailProvider(Construct):
         )
         Validations.of(self.provider).acknowledge(
             Acknowledgment(
-                id=(
-                    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:"
-                    "iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
-                ),
-                reason=(
-                    "The provider framework's own functions get their roles from "
-                    "CDK with the AWS-managed basic execution policy (CloudWatch "
-                    "Logs only); the roles are not configurable without replacing "
-                    "the framework."
-                ),
-            ),
-        )
-        Validations.of(self.provider).acknowledge(
-            Acknowledgment(
                 id="AwsSolutions::AwsSolutions-SF2",
                 reason=(
                     "The provider framework's waiter state machine has no X-Ray "
@@ -224,16 +210,9 @@ class WorkMailProvider(Construct):
             self.provider.node.find_child(child)
             for child in ("framework-isComplete", "framework-onTimeout")
         ]
-        for function in (self.handler, self.is_complete_handler, *framework):
-            acknowledge_wildcard(
-                self.provider,
-                resource=f"{function.function_arn}:*",  # type: ignore[attr-defined]
-                reason=(
-                    "The provider framework may invoke the handler and any of its "
-                    "versions (<handler ARN>:*); the wildcard covers versions of "
-                    "that one function only."
-                ),
-            )
+        acknowledge_provider_framework(
+            self.provider, self.handler, self.is_complete_handler, *framework
+        )
 
     @property
     def service_token(self) -> str:
