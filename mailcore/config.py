@@ -29,6 +29,7 @@ from pydantic import (
 
 from mailcore import names
 from mailcore.regions import SES_REGIONS
+from mailcore.relay_settings import RelaySettings, relay_problem
 from mailcore.smtp_settings import SmtpUserSettings, smtp_users_problem
 
 __all__ = [
@@ -432,6 +433,7 @@ class EnvironmentConfig(_Settings):
     )
     smtp_users: list[SmtpUserSettings] = Field(default_factory=list)
     secrets_kms_key_arn: str | None = None
+    relay: RelaySettings = Field(default_factory=RelaySettings)
 
     @field_validator("name")
     @classmethod
@@ -590,7 +592,7 @@ def parse_environment(text: str, *, name: str, source: str) -> EnvironmentConfig
     except ValidationError as error:
         raise ConfigError(f"{source}: {_describe(error)}") from None
     _check_across_domains(config, source)
-    problem = smtp_users_problem(config)
+    problem = smtp_users_problem(config) or relay_problem(config)
     if problem:
         raise ConfigError(f"{source}: {problem}")
     return config

@@ -8,6 +8,8 @@ from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from mailcore.config import EnvironmentConfig
+from mailcore.relay_settings import relay_stack_name
+from stacks.relay_stack import RelayStack
 from stacks.sending_domain_stack import SendingDomainStack
 from stacks.shared_stack import SharedStack
 
@@ -18,7 +20,8 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
     """Add the stacks of ``config`` to ``app`` and return them.
 
     One stack per domain, in the order of ``domains``, then the shared stack
-    ``<app>-<env>-shared`` when there are SMTP users.
+    ``<app>-<env>-shared`` when there are SMTP users, then the relay stack
+    ``<app>-<env>-relay`` when ``relay.enabled``.
     """
     account = config.account or os.environ.get("CDK_DEFAULT_ACCOUNT")
     built: list[Stack] = []
@@ -57,6 +60,22 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
         for key, value in config.tags.items():
             Tags.of(shared).add(key, value)
         built.append(shared)
+
+    if config.relay.enabled:
+        name = relay_stack_name(config)
+        relay = RelayStack(
+            app,
+            name,
+            config=config,
+            env=Environment(account=account, region=config.region),
+            stack_name=name,
+            description=f"SMTP relay to SES ({config.app}, environment {config.name})",
+            termination_protection=config.protect_stacks,
+        )
+        relay.add_stack_dependency(shared)
+        for key, value in config.tags.items():
+            Tags.of(relay).add(key, value)
+        built.append(relay)
     return built
 
 
