@@ -34,6 +34,8 @@ class OsFlavour:
     packages: tuple[str, ...]
     """Postfix and the SASL PLAIN/LOGIN client plugin (without it: "no mechanism
     available")."""
+    server_sasl_packages: tuple[str, ...]
+    """Cyrus SASL's sasldb and saslpasswd2, for clients authenticating to us."""
     ca_bundle: str
 
 
@@ -41,11 +43,13 @@ OS_FLAVOURS = {
     "amazon-linux-2023": OsFlavour(
         name="amazon-linux-2023",
         packages=("postfix", "cyrus-sasl-plain"),
+        server_sasl_packages=("cyrus-sasl", "cyrus-sasl-lib"),
         ca_bundle="/etc/pki/tls/certs/ca-bundle.crt",
     ),
     "debian": OsFlavour(
         name="debian",
         packages=("postfix", "libsasl2-modules"),
+        server_sasl_packages=("sasl2-bin", "libsasl2-modules-db"),
         ca_bundle="/etc/ssl/certs/ca-certificates.crt",
     ),
 }
@@ -62,6 +66,10 @@ class PostfixFiles:
     """Byte-identical to :attr:`relayhost`, or Postfix sends without AUTH."""
     sasl_passwd_path: str
     packages: tuple[str, ...]
+    smtpd_conf: str | None = None
+    """Cyrus SASL's ``smtpd.conf`` with ``submission_auth``, else None."""
+    smtpd_conf_path: str | None = None
+    sasldb_path: str | None = None
 
 
 def ses_smtp_host(region: str) -> str:
@@ -164,6 +172,17 @@ def render(
             ("smtpd_tls_security_level", "may"),
             ("smtpd_tls_mandatory_protocols", ">=TLSv1.2"),
         ]
+    sasl_directory = f"{config_directory}/sasl"
+    sasldb = f"{config_directory}/sasldb2"
+    if submission_auth:
+        # Clients authenticate against Cyrus SASL's sasldb, in the realm
+        # $myhostname; the boot script fills it from Secrets Manager.
+        settings += [
+            ("smtpd_sasl_type", "cyrus"),
+            ("smtpd_sasl_path", "smtpd"),
+            ("cyrus_sasl_config_path", sasl_directory),
+            ("smtpd_sasl_local_domain", "$myhostname"),
+        ]
 
     main_cf = "".join(f"{name} = {value}\n" for name, value in settings)
     return PostfixFiles(
@@ -172,7 +191,16 @@ def render(
         relayhost=host,
         sasl_passwd_key=host,
         sasl_passwd_path=passwd,
-        packages=flavour.packages,
+        packages=flavour.packages
+        + (flavour.server_sasl_packages if submission_auth else ()),
+        smtpd_conf=(
+            "pwcheck_method: auxprop\nauxprop_plugin: sasldb\n"
+            f"mech_list: PLAIN LOGIN\nsasldb_path: {sasldb}\n"
+            if submission_auth
+            else None
+        ),
+        smtpd_conf_path=f"{sasl_directory}/smtpd.conf" if submission_auth else None,
+        sasldb_path=sasldb if submission_auth else None,
     )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "METRIC_NAME",
     "credentials_script",
     "queue_metric_script",
+    "submission_users_script",
     "user_data",
 ]
 
@@ -90,6 +91,50 @@ print("sasl_passwd updated for", KEY)
 """
 
 
+def submission_users_script(
+    *,
+    files: PostfixFiles,
+    secret_id: str,
+    region: str,
+    config_directory: str = "/etc/postfix",
+) -> str:
+    """A Python script filling sasldb with the submission client's credentials.
+
+    The secret holds ``username`` and ``password``; the user is created in the
+    realm ``$myhostname`` (``smtpd_sasl_local_domain``), in a new database that
+    replaces the old one, readable by root and the postfix group only.
+    """
+    if files.sasldb_path is None:
+        raise ValueError("rendered without submission_auth: there is no sasldb")
+    return f"""#!/usr/bin/python3
+# Rendered by mailcore/relay_boot.py: submission clients' credentials.
+import json, os, shutil, subprocess, sys
+
+SASLDB = {files.sasldb_path!r}
+value = subprocess.run(
+    ["aws", "secretsmanager", "get-secret-value", "--region", {region!r},
+     "--secret-id", {secret_id!r}, "--query", "SecretString", "--output", "text"],
+    check=True, capture_output=True, text=True,
+).stdout
+secret = json.loads(value)
+realm = subprocess.run(
+    ["postconf", "-c", {config_directory!r}, "-h", "myhostname"],
+    check=True, capture_output=True, text=True,
+).stdout.strip()
+new = SASLDB + ".new"
+if os.path.exists(new):
+    os.remove(new)
+subprocess.run(
+    ["saslpasswd2", "-p", "-c", "-f", new, "-u", realm, secret["username"]],
+    input=secret["password"], check=True, text=True,
+)
+shutil.chown(new, "root", "postfix")
+os.chmod(new, 0o640)
+os.replace(new, SASLDB)
+print("sasldb updated for", secret["username"] + "@" + realm)
+"""
+
+
 def queue_metric_script(*, namespace: str, relay: str, region: str) -> str:
     """A shell script putting the number of queued messages into CloudWatch."""
     return f"""#!/bin/bash
@@ -135,8 +180,15 @@ def user_data(
     log_group: str,
     metric_namespace: str,
     relay: str,
+    submission_secret_id: str | None = None,
+    server_cert: tuple[str, str] | None = None,
 ) -> str:
-    """The bash boot script of a relay instance on Amazon Linux 2023."""
+    """The bash boot script of a relay instance on Amazon Linux 2023.
+
+    With ``submission_secret_id`` (the relay rendered with ``submission_auth``)
+    it also fills sasldb from that secret, and makes a self-signed
+    ``server_cert`` (certificate, key) for STARTTLS when there is none.
+    """
     written = {
         "/usr/local/sbin/relay-credentials": credentials_script(
             files=files, secret_id=secret_id, region=region
@@ -171,13 +223,27 @@ def user_data(
             "[Service]\nRestart=on-failure\nRestartSec=5\n"
         ),
     }
+    if submission_secret_id is not None:
+        written["/usr/local/sbin/relay-submission-users"] = submission_users_script(
+            files=files, secret_id=submission_secret_id, region=region
+        )
+        assert files.smtpd_conf is not None and files.smtpd_conf_path is not None
+        written[files.smtpd_conf_path] = files.smtpd_conf
+        written["/etc/systemd/system/relay-credentials.service"] = written[
+            "/etc/systemd/system/relay-credentials.service"
+        ].replace(
+            "ExecStart=/usr/local/sbin/relay-credentials\n",
+            "ExecStart=/usr/local/sbin/relay-credentials\n"
+            "ExecStart=/usr/local/sbin/relay-submission-users\n",
+        )
     keep = " ".join(_DISTRIBUTION_PATHS)
     lines = [
         "#!/bin/bash",
         "# Rendered by mailcore/relay_boot.py. It holds no credential: the",
         "# instance reads them from Secrets Manager (relay-credentials).",
         "set -euo pipefail",
-        "dnf install -y -q " + " ".join((*files.packages, "amazon-cloudwatch-agent")),
+        "dnf install -y -q "
+        + " ".join((*files.packages, "openssl", "amazon-cloudwatch-agent")),
         f"distribution=$(postconf -n {keep} 2>/dev/null || true)",
         _heredoc("/etc/postfix/main.cf", files.main_cf, mode="0644"),
         'printf "%s\\n" "$distribution" >> /etc/postfix/main.cf',
@@ -186,10 +252,18 @@ def user_data(
     for path, text in written.items():
         mode = "0755" if path.startswith("/usr/local/sbin/") else "0644"
         lines.append(_heredoc(path, text, mode=mode))
+    if submission_secret_id is not None and server_cert is not None:
+        certificate, key = (shlex.quote(path) for path in server_cert)
+        lines.append(
+            f"[ -s {certificate} ] || openssl req -x509 -newkey rsa:2048 -nodes "
+            f'-days 3650 -subj "/CN=$(hostname -f)" -keyout {key} '
+            f"-out {certificate} && chmod 0600 {key}"
+        )
     lines += [
         "touch /var/log/maillog && chmod 0640 /var/log/maillog",
         "systemctl daemon-reload",
-        "systemctl enable --now relay-credentials.service",
+        # Postfix starts without credentials too: mail waits in the queue.
+        "systemctl enable --now relay-credentials.service || true",
         "systemctl enable --now postfix.service",
         "systemctl enable --now relay-credentials.timer relay-queue-metric.timer",
         "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl "

@@ -119,6 +119,7 @@ class RelaySettings(BaseModel):
     allowed_cidrs: list[str] = Field(default_factory=list)
     ses_port: int = Field(587, strict=True)
     submission_auth: bool = False
+    submission_cidrs: list[str] = Field(default_factory=list)
     queue_alarm_threshold: int = Field(100, ge=1, strict=True)
     alarm_topic_arn: str | None = None
 
@@ -134,9 +135,9 @@ class RelaySettings(BaseModel):
             )
         return value
 
-    @field_validator("allowed_cidrs")
+    @field_validator("allowed_cidrs", "submission_cidrs")
     @classmethod
-    def _allowed_cidrs(cls, value: list[str]) -> list[str]:
+    def _cidrs(cls, value: list[str]) -> list[str]:
         networks = []
         for entry in value:
             try:
@@ -148,13 +149,22 @@ class RelaySettings(BaseModel):
                 ) from None
             if network.prefixlen == 0:
                 raise ValueError(
-                    f"{entry!r} lets everybody relay (an open relay); expected the "
-                    "networks of the clients that send mail"
+                    f"{entry!r} lets everybody in (for allowed_cidrs, an open "
+                    "relay); expected the networks of the clients that send mail"
                 )
             if str(network) in networks:
                 raise ValueError(f"{entry!r} is listed twice; expected each once")
             networks.append(str(network))
         return networks
+
+    @model_validator(mode="after")
+    def _submission(self) -> RelaySettings:
+        if self.submission_cidrs and not self.submission_auth:
+            raise ValueError(
+                "submission_cidrs applies to submission_auth: true only; expected "
+                "submission_auth: true, or no submission_cidrs"
+            )
+        return self
 
     @field_validator("ses_port")
     @classmethod

@@ -27,10 +27,12 @@ from mailcore import relay_boot
 from mailcore.postfix import render, ses_smtp_host
 from stacks.nag import acknowledge_wildcard
 
-__all__ = ["METRIC_NAMESPACE", "SMTP_PORTS", "SmtpRelay"]
+__all__ = ["METRIC_NAMESPACE", "SERVER_CERT", "SMTP_PORTS", "SmtpRelay"]
 
 METRIC_NAMESPACE = "Mail/Relay"
 SMTP_PORTS = (25, 587)
+# Made at first boot (self-signed) when clients may authenticate.
+SERVER_CERT = ("/etc/postfix/relay-cert.pem", "/etc/postfix/relay-key.pem")
 
 
 class SmtpRelay(Construct):
@@ -62,6 +64,8 @@ class SmtpRelay(Construct):
         queue_alarm_threshold: int = 100,
         alarm_topic_arn: str | None = None,
         encryption_key_arn: str | None = None,
+        submission_secret: secretsmanager.ISecret | None = None,
+        submission_cidrs: Sequence[str] = (),
     ) -> None:
         """Keyword arguments:
 
@@ -73,16 +77,23 @@ class SmtpRelay(Construct):
           Default: none (the alarms show in the console only).
         - ``encryption_key_arn``: the secret's customer managed KMS key.
           Default: the AWS-managed key, which needs no grant.
+        - ``submission_secret``: credentials (``username``, ``password``) that
+          clients may authenticate with on 587, after STARTTLS, to relay from
+          anywhere in ``allowed_cidrs`` and ``submission_cidrs``. Default: none,
+          no SMTP AUTH is offered.
         """
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         region = stack.region
 
+        submission_auth = submission_secret is not None
         files = render(
             relay_host=ses_smtp_host(ses_region),
             relay_port=ses_port,
             mynetworks=list(allowed_cidrs),
             os_flavour="amazon-linux-2023",
+            submission_auth=submission_auth,
+            server_cert=SERVER_CERT if submission_auth else None,
         )
         self.relayhost = files.relayhost
 
@@ -101,13 +112,7 @@ class SmtpRelay(Construct):
             description=f"SMTP relay {relay_name}: SMTP from allowed clients only",
             allow_all_outbound=False,
         )
-        for cidr in allowed_cidrs:
-            for port in SMTP_PORTS:
-                self.security_group.add_ingress_rule(
-                    ec2.Peer.ipv4(cidr),
-                    ec2.Port.tcp(port),
-                    f"SMTP {port} from allowed clients",
-                )
+        self._allow_clients(self.security_group, allowed_cidrs, submission_cidrs)
         self.security_group.add_egress_rule(
             ec2.Peer.any_ipv4(),
             ec2.Port.tcp(ses_port),
@@ -146,6 +151,8 @@ class SmtpRelay(Construct):
             self, "SmtpSecret", secret_name
         )
         secret.grant_read(self.role)
+        if submission_secret is not None:
+            submission_secret.grant_read(self.role)
         if encryption_key_arn:
             kms.Key.from_key_arn(self, "SecretKey", encryption_key_arn).grant_decrypt(
                 self.role
@@ -167,11 +174,6 @@ class SmtpRelay(Construct):
                 f"is limited to the {METRIC_NAMESPACE} namespace by a condition."
             ),
         )
-        acknowledge_wildcard(
-            self.role,
-            resource=f"{self.log_group.log_group_arn}:*",
-            reason="Log streams are named after instance ids, known only at launch.",
-        )
 
         script = relay_boot.user_data(
             files=files,
@@ -180,6 +182,10 @@ class SmtpRelay(Construct):
             log_group=self.log_group.log_group_name,
             metric_namespace=METRIC_NAMESPACE,
             relay=relay_name,
+            submission_secret_id=(
+                submission_secret.secret_name if submission_secret else None
+            ),
+            server_cert=SERVER_CERT if submission_auth else None,
         )
         self.launch_template = ec2.LaunchTemplate(
             self,
@@ -254,7 +260,7 @@ class SmtpRelay(Construct):
         self.endpoint: str | None = None
         self.load_balancer: elbv2.NetworkLoadBalancer | None = None
         if count > 1:
-            self._add_load_balancer(vpc, subnets, allowed_cidrs)
+            self._add_load_balancer(vpc, subnets, allowed_cidrs, submission_cidrs)
 
         self.queue_alarm = cloudwatch.Alarm(
             self,
@@ -306,6 +312,7 @@ class SmtpRelay(Construct):
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         allowed_cidrs: Sequence[str],
+        submission_cidrs: Sequence[str],
     ) -> None:
         balancer_group = ec2.SecurityGroup(
             self,
@@ -314,13 +321,7 @@ class SmtpRelay(Construct):
             description="SMTP relay load balancer: SMTP from allowed clients only",
             allow_all_outbound=False,
         )
-        for cidr in allowed_cidrs:
-            for port in SMTP_PORTS:
-                balancer_group.add_ingress_rule(
-                    ec2.Peer.ipv4(cidr),
-                    ec2.Port.tcp(port),
-                    f"SMTP {port} from allowed clients",
-                )
+        self._allow_clients(balancer_group, allowed_cidrs, submission_cidrs)
         load_balancer = elbv2.NetworkLoadBalancer(
             self,
             "LoadBalancer",
@@ -364,3 +365,25 @@ class SmtpRelay(Construct):
             )
         self.load_balancer = load_balancer
         self.endpoint = load_balancer.load_balancer_dns_name
+
+    @staticmethod
+    def _allow_clients(
+        group: ec2.SecurityGroup,
+        allowed_cidrs: Sequence[str],
+        submission_cidrs: Sequence[str],
+    ) -> None:
+        """25 and 587 from the relaying networks; 587 from submission networks."""
+        for cidr in allowed_cidrs:
+            for port in SMTP_PORTS:
+                group.add_ingress_rule(
+                    ec2.Peer.ipv4(cidr),
+                    ec2.Port.tcp(port),
+                    f"SMTP {port} from allowed clients",
+                )
+        for cidr in submission_cidrs:
+            if cidr not in allowed_cidrs:
+                group.add_ingress_rule(
+                    ec2.Peer.ipv4(cidr),
+                    ec2.Port.tcp(587),
+                    "SMTP submission from authenticating clients",
+                )

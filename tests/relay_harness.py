@@ -18,6 +18,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -32,6 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from mailcore import relay_boot
 from mailcore.postfix import PostfixFiles, render
 
 __all__ = [
@@ -56,6 +58,18 @@ SECRET = {
     "port": 587,
     "region": "eu-west-1",
 }
+SECRET_ID = "mail/test/smtp/relay"
+SUBMISSION = {"username": "client", "password": "submission-password-0123456789"}
+SUBMISSION_ID = "mail/test/relay/submission"
+
+# Stands in for the AWS CLI: prints the SecretString of --secret-id from a file.
+_FAKE_AWS = """#!{python}
+import pathlib, sys
+arguments = sys.argv[1:]
+secret_id = arguments[arguments.index("--secret-id") + 1]
+folder = pathlib.Path({folder!r})
+sys.stdout.write((folder / secret_id.replace("/", "_")).read_text())
+"""
 
 
 def postfix_missing() -> str | None:
@@ -187,6 +201,36 @@ class _Handler:
         return "250 Ok: queued as standin"
 
 
+class _TrackingController(Controller):
+    """aiosmtpd's controller, closing the connections it still holds on stop.
+
+    Without this a connection Postfix keeps open (its connection cache) is
+    left to the garbage collector, which warns about an unclosed transport.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.protocols: list[Any] = []
+
+    def factory(self) -> Any:
+        protocol = super().factory()
+        self.protocols.append(protocol)
+        return protocol
+
+    def stop(self, no_assert: bool = False) -> None:
+        def close_all() -> None:
+            for protocol in self.protocols:
+                for transport in (protocol.transport, protocol._original_transport):
+                    if transport is not None:
+                        transport.abort()
+
+        if self.loop.is_running():
+            done = threading.Event()
+            self.loop.call_soon_threadsafe(lambda: (close_all(), done.set()))
+            done.wait(5)
+        super().stop(no_assert=no_assert)
+
+
 class SesStandIn:
     """SES's SMTP endpoint played by aiosmtpd on loopback: STARTTLS, then AUTH.
 
@@ -207,7 +251,7 @@ class SesStandIn:
         self.accept_credentials = accept_credentials
         self.attempts: list[tuple[str, bool]] = []
         self.handler = _Handler()
-        self._controller = Controller(
+        self._controller = _TrackingController(
             self.handler,
             hostname=LOOPBACK,
             port=self.port,
@@ -267,7 +311,9 @@ class PostfixRelay:
     Call :meth:`stop` (or use it as a context manager); the folder is removed.
     """
 
-    def __init__(self, ca: TestCa, *, upstream_port: int) -> None:
+    def __init__(
+        self, ca: TestCa, *, upstream_port: int, submission_auth: bool = False
+    ) -> None:
         reason = postfix_missing()
         if reason:
             raise RuntimeError(reason)
@@ -276,33 +322,85 @@ class PostfixRelay:
         self.directory = Path(tempfile.mkdtemp(prefix="relay-postfix-"))
         self.directory.chmod(0o755)
         self.port = free_port()
+        self.submission_port = free_port() if submission_auth else None
+        listen = [f"{LOOPBACK}:{self.port}"]
+        if self.submission_port:
+            listen.append(f"{LOOPBACK}:{self.submission_port}")
         self.files: PostfixFiles = render(
             relay_host=LOOPBACK,
             relay_port=upstream_port,
             mynetworks=[f"{LOOPBACK}/32"],
             os_flavour="debian",
-            listen=[f"{LOOPBACK}:{self.port}"],
+            listen=listen,
+            submission_auth=submission_auth,
             config_directory=str(self.directory),
             queue_directory=str(self.directory / "queue"),
             data_directory=str(self.directory / "data"),
             maillog_file=str(self.directory / "maillog"),
             ca_file=str(ca.ca_file),
             myhostname="relay.test",
+            server_cert=(str(ca.cert_file), str(ca.key_file)),
         )
         (self.directory / "main.cf").write_text(self.files.main_cf)
         (self.directory / "master.cf").write_text(self.files.master_cf)
         (self.directory / "queue").mkdir(mode=0o755)
         (self.directory / "data").mkdir(mode=0o700)
         shutil.chown(self.directory / "data", user="postfix")
-        self.write_credentials(SECRET)
+        if self.files.smtpd_conf_path and self.files.smtpd_conf:
+            Path(self.files.smtpd_conf_path).parent.mkdir(mode=0o755)
+            Path(self.files.smtpd_conf_path).write_text(self.files.smtpd_conf)
+        self._fake_aws()
+        self.store_secret(SECRET_ID, SECRET)
+        self.run_boot_script(
+            relay_boot.credentials_script(
+                files=self.files,
+                secret_id=SECRET_ID,
+                region="eu-west-1",
+                config_directory=str(self.directory),
+            )
+        )
+        if submission_auth:
+            self.store_secret(SUBMISSION_ID, SUBMISSION)
+            self.run_boot_script(
+                relay_boot.submission_users_script(
+                    files=self.files,
+                    secret_id=SUBMISSION_ID,
+                    region="eu-west-1",
+                    config_directory=str(self.directory),
+                )
+            )
 
-    def write_credentials(self, secret: dict[str, Any]) -> None:
-        """What the boot script does with the secret: one line, 0600, postmap."""
-        line = f"{self.files.sasl_passwd_key} {secret['username']}:{secret['password']}"
-        path = Path(self.files.sasl_passwd_path)
-        path.touch(mode=0o600)
-        path.write_text(line + "\n")
-        self.postfix_command("postmap", str(path))
+    def _fake_aws(self) -> None:
+        self._bin = self.directory / "bin"
+        self._secrets = self.directory / "secrets"
+        self._bin.mkdir()
+        self._secrets.mkdir(mode=0o700)
+        aws = self._bin / "aws"
+        aws.write_text(
+            _FAKE_AWS.format(python=sys.executable, folder=str(self._secrets))
+        )
+        aws.chmod(0o755)
+
+    def store_secret(self, secret_id: str, value: dict[str, Any]) -> None:
+        """What Secrets Manager would answer for ``secret_id``."""
+        (self._secrets / secret_id.replace("/", "_")).write_text(json.dumps(value))
+
+    def run_boot_script(self, script: str) -> str:
+        """Run a script the user data installs, with the fake AWS CLI on PATH."""
+        path = self.directory / "script.py"
+        path.write_text(script)
+        result = subprocess.run(
+            [sys.executable, str(path)],
+            env={**os.environ, "PATH": f"{self._bin}:{os.environ['PATH']}"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        path.unlink()
+        if result.returncode != 0:
+            raise RuntimeError(f"boot script failed: {result.stderr.strip()}")
+        return result.stdout
 
     def postfix_command(self, command: str, *args: str) -> str:
         result = subprocess.run(
@@ -330,10 +428,27 @@ class PostfixRelay:
         raise RuntimeError(f"the relay does not listen on {self.port}\n{self.log()}")
 
     def stop(self) -> None:
+        pid_file = self.directory / "queue" / "pid" / "master.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            pid = None
         try:
             self.postfix_command("postfix", "stop")
+            if pid is not None:
+                self._wait_for_exit(pid)
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+    @staticmethod
+    def _wait_for_exit(pid: int) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
 
     def __enter__(self) -> PostfixRelay:
         return self.start()

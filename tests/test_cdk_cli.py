@@ -88,10 +88,13 @@ def shipped(name: str) -> EnvironmentConfig:
 
 
 def stack_names(config: EnvironmentConfig) -> list[str]:
-    """One stack per domain, then ``<app>-<env>-shared`` when there are SMTP users."""
+    """One stack per domain, then ``<app>-<env>-shared`` when there are SMTP users,
+    then ``<app>-<env>-relay`` when the relay is enabled."""
     names = [config.stack_name_of(domain) for domain in config.domains]
     if config.smtp_users:
         names.append(f"{config.app}-{config.name}-shared")
+    if config.relay.enabled:
+        names.append(f"{config.app}-{config.name}-relay")
     return names
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import smtplib
+import ssl
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.relay_harness import (
     LOOPBACK,
     OUTSIDE,
     SECRET,
+    SUBMISSION,
     PostfixRelay,
     SesStandIn,
     TestCa,
@@ -167,3 +169,51 @@ def test_the_relay_runs_in_its_own_folder_and_leaves_it_clean(
     assert mode == 0o600
     assert relay.port != 25
     assert not folder.exists()
+
+
+@pytest.fixture
+def submission_relay(ca: TestCa, standin: SesStandIn) -> Iterator[PostfixRelay]:
+    with PostfixRelay(ca, upstream_port=standin.port, submission_auth=True) as relay:
+        yield relay
+
+
+def client_context(ca: TestCa) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(ca.ca_file))
+
+
+def test_an_authenticated_client_outside_the_networks_may_relay_on_587(
+    ca: TestCa, standin: SesStandIn, submission_relay: PostfixRelay
+) -> None:
+    port = submission_relay.submission_port
+    assert port is not None
+    with smtplib.SMTP(LOOPBACK, port, source_address=(OUTSIDE, 0)) as client:
+        client.ehlo()
+        offered_in_clear = client.has_extn("auth")
+        client.starttls(context=client_context(ca))
+        client.ehlo()
+        client.login(SUBMISSION["username"], SUBMISSION["password"])
+        client.send_message(message(7))
+    [received] = standin.wait_for(1)
+
+    assert offered_in_clear is False
+    assert b"Subject: relay test 7" in received.content
+    assert received.login == SECRET["username"]
+
+
+def test_submission_refuses_a_wrong_password_and_unauthenticated_relaying(
+    ca: TestCa, standin: SesStandIn, submission_relay: PostfixRelay
+) -> None:
+    port = submission_relay.submission_port
+    assert port is not None
+    with smtplib.SMTP(LOOPBACK, port, source_address=(OUTSIDE, 0)) as client:
+        client.starttls(context=client_context(ca))
+        with pytest.raises(smtplib.SMTPAuthenticationError) as wrong:
+            client.login(SUBMISSION["username"], "not-the-password")
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            client.send_message(message())
+
+    assert wrong.value.smtp_code == 535
+    [(code, text)] = refused.value.recipients.values()
+    assert code == 554
+    assert b"Relay access denied" in text
+    assert standin.messages == []

@@ -282,6 +282,8 @@ def test_each_domain_has_one_stack_in_its_ses_region(shipped: Synthesized) -> No
     }
     if config.smtp_users:
         expected[f"{config.app}-{config.name}-shared"] = ([], config.region)
+    if config.relay.enabled:
+        expected[f"{config.app}-{config.name}-relay"] = ([], config.region)
     found = {}
     for artifact_id, artifact in shipped.stacks.items():
         identities = [
@@ -292,7 +294,9 @@ def test_each_domain_has_one_stack_in_its_ses_region(shipped: Synthesized) -> No
         stack_name = artifact["properties"].get("stackName", artifact_id)
         found[stack_name] = (identities, region_of(artifact))
 
-    assert len(expected) == len(config.domains) + bool(config.smtp_users)
+    assert len(expected) == (
+        len(config.domains) + bool(config.smtp_users) + config.relay.enabled
+    )
     assert found == expected
 
 
