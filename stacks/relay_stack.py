@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnOutput, RemovalPolicy, Stack, Validations
-from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from mailcore.config import EnvironmentConfig
@@ -47,34 +45,6 @@ class RelayStack(Stack):
             vpc_id=relay.vpc.id,
             subnet_ids=relay.vpc.subnet_ids,
         )
-        self.submission_secret: secretsmanager.Secret | None = None
-        if relay.submission_auth:
-            self.submission_secret = secretsmanager.Secret(
-                self,
-                "SubmissionSecret",
-                secret_name=f"{config.app}/{config.name}/relay/submission",
-                description=(
-                    "SMTP AUTH credentials clients use on port 587 of the relay"
-                ),
-                generate_secret_string=secretsmanager.SecretStringGenerator(
-                    secret_string_template=json.dumps({"username": "relay"}),
-                    generate_string_key="password",
-                    exclude_punctuation=True,
-                    password_length=32,
-                ),
-                removal_policy=RemovalPolicy.DESTROY,
-            )
-            Validations.of(self.submission_secret).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-SMG4",
-                    reason=(
-                        "Clients and relay read the password from this secret; a "
-                        "new value takes effect on the relay within 15 minutes, "
-                        "but clients holding the old one would fail, so changing "
-                        "it is an operator's decision, not a schedule."
-                    ),
-                )
-            )
         self.relay = SmtpRelay(
             self,
             "Relay",
@@ -90,7 +60,11 @@ class RelayStack(Stack):
             queue_alarm_threshold=relay.queue_alarm_threshold,
             alarm_topic_arn=relay.alarm_topic_arn,
             encryption_key_arn=config.secrets_kms_key_arn,
-            submission_secret=self.submission_secret,
+            submission_secret_name=(
+                f"{config.app}/{config.name}/relay/submission"
+                if relay.submission_auth
+                else None
+            ),
             submission_cidrs=relay.submission_cidrs,
         )
         network.allow_endpoints_from(self.relay.security_group)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from aws_cdk import (
@@ -64,7 +65,7 @@ class SmtpRelay(Construct):
         queue_alarm_threshold: int = 100,
         alarm_topic_arn: str | None = None,
         encryption_key_arn: str | None = None,
-        submission_secret: secretsmanager.ISecret | None = None,
+        submission_secret_name: str | None = None,
         submission_cidrs: Sequence[str] = (),
     ) -> None:
         """Keyword arguments:
@@ -77,16 +78,17 @@ class SmtpRelay(Construct):
           Default: none (the alarms show in the console only).
         - ``encryption_key_arn``: the secret's customer managed KMS key.
           Default: the AWS-managed key, which needs no grant.
-        - ``submission_secret``: credentials (``username``, ``password``) that
-          clients may authenticate with on 587, after STARTTLS, to relay from
-          anywhere in ``allowed_cidrs`` and ``submission_cidrs``. Default: none,
-          no SMTP AUTH is offered.
+        - ``submission_secret_name``: a secret to make with generated
+          credentials (``username`` relay, ``password``) that clients may
+          authenticate with on 587, after STARTTLS, to relay from anywhere in
+          ``allowed_cidrs`` and ``submission_cidrs``. Default: none, no SMTP
+          AUTH is offered.
         """
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         region = stack.region
 
-        submission_auth = submission_secret is not None
+        submission_auth = submission_secret_name is not None
         files = render(
             relay_host=ses_smtp_host(ses_region),
             relay_port=ses_port,
@@ -97,10 +99,11 @@ class SmtpRelay(Construct):
         )
         self.relayhost = files.relayhost
 
+        log_group_name = f"/{relay_name.replace('-', '/', 2)}/maillog"
         self.log_group = logs.LogGroup(
             self,
             "MailLog",
-            log_group_name=f"/{relay_name.replace('-', '/', 2)}/maillog",
+            log_group_name=log_group_name,
             retention=logs.RetentionDays.THREE_MONTHS,
             removal_policy=RemovalPolicy.RETAIN,
         )
@@ -151,8 +154,10 @@ class SmtpRelay(Construct):
             self, "SmtpSecret", secret_name
         )
         secret.grant_read(self.role)
-        if submission_secret is not None:
-            submission_secret.grant_read(self.role)
+        self.submission_secret: secretsmanager.Secret | None = None
+        if submission_secret_name is not None:
+            self.submission_secret = self._submission_secret(submission_secret_name)
+            self.submission_secret.grant_read(self.role)
         if encryption_key_arn:
             kms.Key.from_key_arn(self, "SecretKey", encryption_key_arn).grant_decrypt(
                 self.role
@@ -179,12 +184,10 @@ class SmtpRelay(Construct):
             files=files,
             secret_id=secret_name,
             region=region,
-            log_group=self.log_group.log_group_name,
+            log_group=log_group_name,
             metric_namespace=METRIC_NAMESPACE,
             relay=relay_name,
-            submission_secret_id=(
-                submission_secret.secret_name if submission_secret else None
-            ),
+            submission_secret_id=submission_secret_name,
             server_cert=SERVER_CERT if submission_auth else None,
         )
         self.launch_template = ec2.LaunchTemplate(
@@ -365,6 +368,33 @@ class SmtpRelay(Construct):
             )
         self.load_balancer = load_balancer
         self.endpoint = load_balancer.load_balancer_dns_name
+
+    def _submission_secret(self, name: str) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self,
+            "SubmissionSecret",
+            secret_name=name,
+            description="SMTP AUTH credentials clients use on port 587 of the relay",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({"username": "relay"}),
+                generate_string_key="password",
+                exclude_punctuation=True,
+                password_length=32,
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        Validations.of(secret).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SMG4",
+                reason=(
+                    "Clients and the relay read the password from this secret; the "
+                    "relay picks up a new value within 15 minutes, but clients "
+                    "holding the old one would fail, so changing it is an "
+                    "operator's decision, not a schedule."
+                ),
+            )
+        )
+        return secret
 
     @staticmethod
     def _allow_clients(
