@@ -151,6 +151,10 @@ def render(
         ("smtp_tls_wrappermode", "yes" if relay_port in WRAPPER_PORTS else "no"),
         ("smtp_tls_CAfile", ca_file or flavour.ca_bundle),
         ("smtp_tls_loglevel", "1"),
+        # Several messages per TLS session with SES (through tlsproxy), instead
+        # of a new TCP, TLS and AUTH exchange for each one.
+        ("smtp_tls_connection_reuse", "yes"),
+        ("smtp_tls_session_cache_database", "btree:$data_directory/smtp_scache"),
         ("smtp_tls_mandatory_protocols", ">=TLSv1.2"),
         # Retry soon after SES (or the network) refuses, and keep mail 5 days.
         ("minimal_backoff_time", "60s"),
@@ -240,6 +244,7 @@ virtual   unix  -       n       n       -       -       virtual
 lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
+tlsproxy  unix  -       -       n       -       0       tlsproxy
 postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
