@@ -253,6 +253,8 @@ def user_data(
         mode = "0755" if path.startswith("/usr/local/sbin/") else "0644"
         lines.append(_heredoc(path, text, mode=mode))
     if submission_secret_id is not None and server_cert is not None:
+        # NOTE: self-signed, so clients cannot verify the relay; README "Known
+        # limitations".
         certificate, key = (shlex.quote(path) for path in server_cert)
         lines.append(
             f"[ -s {certificate} ] || openssl req -x509 -newkey rsa:2048 -nodes "

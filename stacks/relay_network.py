@@ -117,6 +117,9 @@ class RelayNetwork(Construct):
                 open=False,
                 security_groups=[self.endpoint_security_group],
             )
+        # NOTE: email-smtp is not offered in every AZ of some regions; CDK can
+        # only find out with a synth-time lookup, which this project avoids.
+        # README "Known limitations".
         vpc.add_interface_endpoint(
             "SesSmtp",
             service=ec2.InterfaceVpcEndpointAwsService("email-smtp", port=ses_port),

@@ -68,6 +68,8 @@ class RelayStack(Stack):
             submission_cidrs=relay.submission_cidrs,
         )
         network.allow_endpoints_from(self.relay.security_group)
+        # NOTE: one instance has no fixed address (a replacement gets a new
+        # one); README "Known limitations".
         CfnOutput(
             self,
             "RelayHost",
