@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Acknowledgment, RemovalPolicy, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -55,12 +55,21 @@ class RelayNetwork(Construct):
             self.vpc: ec2.IVpc = ec2.Vpc.from_vpc_attributes(
                 self, "Vpc", vpc_id=vpc_id, availability_zones=["unused"]
             )
-            self.subnets = ec2.SubnetSelection(
-                subnets=[
-                    ec2.Subnet.from_subnet_id(self, f"Subnet{index}", subnet_id)
-                    for index, subnet_id in enumerate(subnet_ids)
-                ]
-            )
+            subnets = [
+                ec2.Subnet.from_subnet_id(self, f"Subnet{index}", subnet_id)
+                for index, subnet_id in enumerate(subnet_ids)
+            ]
+            for subnet in subnets:
+                Validations.of(subnet).acknowledge(
+                    Acknowledgment(
+                        id="Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId",
+                        reason=(
+                            "The relay only places instances and the load balancer "
+                            "in these subnets; it never reads their route tables."
+                        ),
+                    )
+                )
+            self.subnets = ec2.SubnetSelection(subnets=subnets)
             return
 
         private = (
