@@ -31,6 +31,7 @@ from mailcore import dns_checks, names
 from mailcore.bounce_settings import BounceSettings
 from mailcore.inbound_settings import InboundSettings, inbound_problem
 from mailcore.regions import SES_REGIONS
+from mailcore.relay_settings import RelaySettings, relay_problem
 from mailcore.smtp_settings import SmtpUserSettings, smtp_users_problem
 from mailcore.workmail_settings import WorkMailSettings, workmail_problem
 
@@ -435,6 +436,7 @@ class EnvironmentConfig(_Settings):
     bounces: BounceSettings | None = None
     secrets_kms_key_arn: str | None = None
     workmail: WorkMailSettings | None = None
+    relay: RelaySettings = Field(default_factory=RelaySettings)
 
     @field_validator("name")
     @classmethod
@@ -604,6 +606,7 @@ def parse_environment(text: str, *, name: str, source: str) -> EnvironmentConfig
         smtp_users_problem(config)
         or inbound_problem(config)
         or workmail_problem(config)
+        or relay_problem(config)
     )
     if problem:
         raise ConfigError(f"{source}: {problem}")

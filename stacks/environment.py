@@ -22,8 +22,10 @@ from mailcore.inbound_settings import (
     receipt_rule_set_name,
     receiving_domains_by_region,
 )
+from mailcore.relay_settings import relay_stack_name
 from stacks.inbound_stack import InboundStack
 from stacks.monitoring_stack import MonitoringStack
+from stacks.relay_stack import RelayStack
 from stacks.sending_domain_stack import SendingDomainStack
 from stacks.shared_stack import SharedStack
 from stacks.workmail_stack import WorkMailStack
@@ -39,7 +41,8 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
     one ``<app>-<env>-monitoring-<region>`` stack per region of
     :func:`~mailcore.bounce_settings.monitoring_regions` when bounce handling is
     on, then the shared stack ``<app>-<env>-shared`` when there are SMTP users,
-    then ``<app>-<env>-workmail`` when there is a WorkMail organisation.
+    then ``<app>-<env>-workmail`` when there is a WorkMail organisation, then
+    the relay stack ``<app>-<env>-relay`` when ``relay.enabled``.
     """
     account = config.account or os.environ.get("CDK_DEFAULT_ACCOUNT")
     built: list[Stack] = []
@@ -126,6 +129,22 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
         for key, value in config.tags.items():
             Tags.of(stack).add(key, value)
         built.append(stack)
+
+    if config.relay.enabled:
+        name = relay_stack_name(config)
+        relay = RelayStack(
+            app,
+            name,
+            config=config,
+            env=Environment(account=account, region=config.region),
+            stack_name=name,
+            description=f"SMTP relay to SES ({config.app}, environment {config.name})",
+            termination_protection=config.protect_stacks,
+        )
+        relay.add_stack_dependency(shared)
+        for key, value in config.tags.items():
+            Tags.of(relay).add(key, value)
+        built.append(relay)
     return built
 
 

@@ -90,7 +90,8 @@ def shipped(name: str) -> EnvironmentConfig:
 
 def stack_names(config: EnvironmentConfig) -> list[str]:
     """One stack per domain, one per receiving region, with bounce handling one
-    monitoring stack per region the environment uses, then shared and WorkMail."""
+    monitoring stack per region the environment uses, then shared, WorkMail and
+    relay stacks."""
     names = [config.stack_name_of(domain) for domain in config.domains]
     names += [
         inbound_stack_name(config.app, config.name, region)
@@ -104,6 +105,8 @@ def stack_names(config: EnvironmentConfig) -> list[str]:
         names.append(f"{config.app}-{config.name}-shared")
     if config.workmail:
         names.append(f"{config.app}-{config.name}-workmail")
+    if config.relay.enabled:
+        names.append(f"{config.app}-{config.name}-relay")
     return names
 
 

@@ -321,6 +321,8 @@ def test_each_domain_has_one_stack_in_its_ses_region(shipped: Synthesized) -> No
         expected[f"{config.app}-{config.name}-shared"] = ([], config.region)
     if config.workmail:
         expected[f"{config.app}-{config.name}-workmail"] = ([], config.workmail.region)
+    if config.relay.enabled:
+        expected[f"{config.app}-{config.name}-relay"] = ([], config.region)
     found = {}
     for artifact_id, artifact in shipped.stacks.items():
         identities = [
@@ -337,6 +339,7 @@ def test_each_domain_has_one_stack_in_its_ses_region(shipped: Synthesized) -> No
         + len(monitoring)
         + bool(config.smtp_users)
         + bool(config.workmail)
+        + config.relay.enabled
     )
     assert found == expected
 
