@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from mailcore.settings_base import Settings
 
 if TYPE_CHECKING:
     from mailcore.config import EnvironmentConfig
@@ -39,10 +41,8 @@ EVENTS_TABLE_OUTPUT = "DeliveryEventsTableName"
 _EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9.-]+\.[a-z]{2,}$")
 
 
-class RateThresholds(BaseModel):
+class RateThresholds(Settings):
     """A warning and a critical level of a rate, in percent of messages sent."""
-
-    model_config = ConfigDict(extra="forbid")
 
     warning: float = Field(gt=0, le=100)
     critical: float = Field(gt=0, le=100)
@@ -57,10 +57,8 @@ class RateThresholds(BaseModel):
         return self
 
 
-class AlarmSettings(BaseModel):
+class AlarmSettings(Settings):
     """Reputation alarm thresholds; defaults follow SES's own review levels."""
-
-    model_config = ConfigDict(extra="forbid")
 
     bounce_rate: RateThresholds = Field(
         default_factory=lambda: RateThresholds(warning=5, critical=10)
@@ -70,10 +68,8 @@ class AlarmSettings(BaseModel):
     )
 
 
-class BounceSettings(BaseModel):
+class BounceSettings(Settings):
     """The ``bounces:`` block of an environment; on unless ``enabled: false``."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     enabled: bool = Field(True, strict=True)
     retention_days: int = Field(90, ge=1, le=3650, strict=True)

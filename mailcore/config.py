@@ -19,7 +19,6 @@ from typing import Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -32,6 +31,7 @@ from mailcore.bounce_settings import BounceSettings
 from mailcore.inbound_settings import InboundSettings, inbound_problem
 from mailcore.regions import SES_REGIONS
 from mailcore.relay_settings import RelaySettings, relay_problem
+from mailcore.settings_base import Settings
 from mailcore.smtp_settings import SmtpUserSettings, smtp_users_problem
 from mailcore.workmail_settings import WorkMailSettings, workmail_problem
 
@@ -95,13 +95,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-class _Settings(BaseModel):
-    # Strict: YAML already gives numbers and booleans their types, so a 'true'
-    # where a percentage belongs is a mistake to report, not a 1 to publish.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
-
-
-class HostedZoneSettings(_Settings):
+class HostedZoneSettings(Settings):
     """Where the domain's DNS records go in Route 53."""
 
     create: bool = False
@@ -136,7 +130,7 @@ class HostedZoneSettings(_Settings):
         return self
 
 
-class DkimSettings(_Settings):
+class DkimSettings(Settings):
     """How SES signs the domain's mail."""
 
     signing: Literal["easy", "byo"] = "easy"
@@ -204,7 +198,7 @@ class DkimSettings(_Settings):
         return self
 
 
-class SpfSettings(_Settings):
+class SpfSettings(Settings):
     """The domain's own SPF record at its apex."""
 
     enabled: bool = True
@@ -261,7 +255,7 @@ def spf_lookup_count(terms: list[str]) -> int:
 _DMARC_POLICY = Literal["none", "quarantine", "reject"]
 
 
-class DmarcSettings(_Settings):
+class DmarcSettings(Settings):
     """The domain's DMARC record at ``_dmarc.<domain>``."""
 
     enabled: bool = True
@@ -307,7 +301,7 @@ class DmarcSettings(_Settings):
         return "; ".join(tags)
 
 
-class MxHost(_Settings):
+class MxHost(Settings):
     """A mail exchanger for mail received outside SES."""
 
     host: str = Field(description="the host name of a mail exchanger")
@@ -319,7 +313,7 @@ class MxHost(_Settings):
         return names.normalise_domain(value)
 
 
-class DomainSettings(_Settings):
+class DomainSettings(Settings):
     """One sending domain: its identity, DKIM, MAIL FROM and DNS records."""
 
     name: str = Field(description="a domain name such as example.com")
@@ -418,7 +412,7 @@ class DomainSettings(_Settings):
         return value
 
 
-class EnvironmentConfig(_Settings):
+class EnvironmentConfig(Settings):
     """Everything one ``cdk deploy -c env=NAME --all`` builds."""
 
     name: str

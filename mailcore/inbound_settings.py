@@ -13,10 +13,11 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mailcore import names
 from mailcore.regions import RECEIVING_REGIONS
+from mailcore.settings_base import Settings
 
 if TYPE_CHECKING:
     from mailcore.config import DomainSettings, EnvironmentConfig
@@ -43,10 +44,8 @@ _FUNCTION_ARN = re.compile(
 )
 
 
-class InboundSettings(BaseModel):
+class InboundSettings(Settings):
     """How a domain receives mail. ``inbound: ses`` is ``{type: ses}``."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     type: Literal["ses"] = Field(description="the receiving service, 'ses'")
     recipients: list[str] = Field(default_factory=list)
@@ -59,6 +58,10 @@ class InboundSettings(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, bool | int | float):
+            raise ValueError(
+                "expected 'ses' or a mapping such as {type: ses, recipients: [...]}"
+            )
         if isinstance(value, str):
             if value.strip().lower() == "ses":
                 return {"type": "ses"}
@@ -194,6 +197,12 @@ def inbound_problem(config: EnvironmentConfig) -> str | None:
 def _normalise_address(entry: str) -> str:
     text = entry.strip().lower()
     local, at, domain = text.rpartition("@")
+    if "*" in local:
+        raise ValueError(
+            f"{entry!r}: SES receipt rules match exact addresses, not patterns; "
+            "expected an address such as support@example.com, or no recipients "
+            "to receive for the whole domain"
+        )
     if not at or not _LOCAL_PART.match(local):
         raise ValueError(
             f"{entry!r} is not an address; expected addresses such as "

@@ -11,7 +11,9 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from mailcore.settings_base import Settings
 
 if TYPE_CHECKING:
     from mailcore.config import EnvironmentConfig
@@ -33,10 +35,8 @@ _MAX_INSTANCES = 10
 _SES_PORTS = (587, 2587, 465, 2465)
 
 
-class RelayVpcSettings(BaseModel):
+class RelayVpcSettings(Settings):
     """Where the relay runs: a new VPC, or subnets of an existing one."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: str | None = None
     subnet_ids: list[str] = Field(default_factory=list)
@@ -106,10 +106,8 @@ class RelayVpcSettings(BaseModel):
         return self.cidr or "10.80.0.0/16"
 
 
-class RelaySettings(BaseModel):
+class RelaySettings(Settings):
     """An SMTP relay: Postfix on EC2 that relays what allowed clients send to SES."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     enabled: bool = False
     smtp_user: str | None = None

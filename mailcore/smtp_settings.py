@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from mailcore import names
 from mailcore.regions import SES_REGIONS
+from mailcore.settings_base import Settings
 
 if TYPE_CHECKING:
     from mailcore.config import EnvironmentConfig
@@ -42,10 +43,8 @@ _KMS_KEY = re.compile(
 )
 
 
-class SmtpUserSettings(BaseModel):
+class SmtpUserSettings(Settings):
     """One SMTP user: an IAM user that may send as ``send_as`` through SES."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(description="a user name such as 'app-relay'")
     ses_region: str | None = None

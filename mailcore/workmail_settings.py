@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mailcore import names
+from mailcore.settings_base import Settings
 
 if TYPE_CHECKING:
     from mailcore.config import EnvironmentConfig
@@ -65,11 +66,7 @@ def autodiscover_target(region: str) -> str:
     return f"autodiscover.mail.{region}.awsapps.com"
 
 
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class WorkMailOrganizationSettings(_Settings):
+class WorkMailOrganizationSettings(Settings):
     """The organisation: one to create with ``alias``, or one to ``adopt``."""
 
     alias: str | None = None
@@ -134,7 +131,7 @@ class WorkMailOrganizationSettings(_Settings):
         return self.adopt if self.adopt and not self.adopt.startswith("m-") else None
 
 
-class WorkMailDomainSettings(_Settings):
+class WorkMailDomainSettings(Settings):
     """A domain of ``domains`` served by the organisation."""
 
     name: str = Field(description="a domain listed in the environment's domains")
@@ -147,7 +144,7 @@ class WorkMailDomainSettings(_Settings):
         return names.normalise_domain(value)
 
 
-class _Entity(_Settings):
+class _Entity(Settings):
     name: str = Field(description="a name such as 'jane.doe'")
     email: str | None = None
     aliases: list[str] = Field(default_factory=list)
@@ -222,7 +219,7 @@ class WorkMailGroupSettings(_Entity):
         return cleaned
 
 
-class WorkMailSettings(_Settings):
+class WorkMailSettings(Settings):
     """Everything ``workmail:`` holds."""
 
     region: str = Field(description="us-east-1, us-west-2 or eu-west-1")
@@ -270,6 +267,19 @@ def workmail_problem(config: EnvironmentConfig) -> str | None:
         return None
 
     configured = {domain.name: domain for domain in config.domains}
+    # WorkMail receives through the region's active receipt rule set, which it
+    # manages itself; SES receiving here needs that one set to be ours.
+    for index, domain in enumerate(config.domains):
+        if (
+            domain.inbound is not None
+            and config.ses_region_of(domain) == settings.region
+        ):
+            return (
+                f"domains[{index}].inbound = {domain.inbound.type!r}: WorkMail "
+                f"receives in {settings.region} through the region's one active "
+                "receipt rule set: expected SES receiving in another region, or "
+                "the domain served by WorkMail"
+            )
     served: dict[str, int] = {}
     defaults = []
     for index, entry in enumerate(settings.domains):

@@ -32,7 +32,6 @@ _SUPPORTING_ACTIONS = [
     "ds:CheckAlias",
     "ds:CreateAlias",
     "ds:CreateIdentityPoolDirectory",
-    "ds:DeleteDirectory",
     "ds:DescribeDirectories",
     "ds:UnauthorizeApplication",
     "ses:CreateReceiptRule",
@@ -79,7 +78,11 @@ class WorkMailProvider(Construct):
     a new organisation is ``Active`` and until WorkMail has verified a domain.
     """
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, may_delete_organization: bool
+    ) -> None:
+        """``may_delete_organization``: whether the organisation's entry says
+        ``delete_on_remove``; only then may the handler delete its directory."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
 
@@ -115,8 +118,31 @@ class WorkMailProvider(Construct):
                     *_SUPPORTING_ACTIONS,
                 ],
                 resources=["*"],
+                # Only in the organisation's region: the other regions' SES
+                # identities, rule sets and directories stay out of reach.
+                conditions={"StringEquals": {"aws:RequestedRegion": stack.region}},
             )
         )
+        if may_delete_organization:
+            directories = stack.format_arn(
+                service="ds", resource="directory", resource_name="*"
+            )
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="DeleteOrganizationDirectory",
+                    actions=["ds:DeleteDirectory"],
+                    resources=[directories],
+                )
+            )
+            acknowledge_wildcard(
+                self.role,
+                resource=directories,
+                reason=(
+                    "WorkMail makes the organisation's directory, whose id is known "
+                    "only at deploy time; present only when the organisation's "
+                    "entry says delete_on_remove, for DeleteOrganization."
+                ),
+            )
         acknowledge_wildcard(
             self.role,
             resource=organizations,

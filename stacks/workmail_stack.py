@@ -44,8 +44,12 @@ class WorkMailStack(Stack):
             END_OF_SUPPORT_WARNING_ID, END_OF_SUPPORT_WARNING
         )
 
-        provider = WorkMailProvider(self, "Provider")
         organization = settings.organization
+        provider = WorkMailProvider(
+            self,
+            "Provider",
+            may_delete_organization=organization.delete_on_remove,
+        )
         properties: dict[str, str] = {
             "DeleteOnRemove": str(organization.delete_on_remove).lower()
         }

@@ -324,3 +324,33 @@ def test_the_provider_polls_for_at_most_an_hour() -> None:
     # 30-second polls for an hour: 120 attempts.
     assert '"IntervalSeconds":30' in definition.replace(" ", "").replace("\\", "")
     assert '"MaxAttempts":120' in definition.replace(" ", "").replace("\\", "")
+
+
+def _handler_statements(template: Template) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_handler_calls_to_other_services_are_held_to_the_workmail_region() -> None:
+    statements = _handler_statements(workmail_template())
+
+    [wide] = [s for s in statements if s.get("Sid") == "CreateAndFindOrganizations"]
+    assert wide["Resource"] == "*"
+    assert wide["Condition"] == {"StringEquals": {"aws:RequestedRegion": REGION}}
+
+
+def test_handler_may_delete_a_directory_only_when_the_organisation_may_go() -> None:
+    kept = _handler_statements(workmail_template())
+    flagged = _handler_statements(
+        workmail_template(
+            organization={"alias": "example-corp", "delete_on_remove": True}
+        )
+    )
+
+    assert "ds:DeleteDirectory" not in json.dumps(kept)
+    [delete] = [s for s in flagged if s.get("Sid") == "DeleteOrganizationDirectory"]
+    assert delete["Action"] == "ds:DeleteDirectory"
+    assert ":ds:" + REGION in json.dumps(delete["Resource"])
