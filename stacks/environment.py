@@ -169,6 +169,11 @@ def _monitoring_stacks(
             alarms=region in sending_regions,
             dashboard_name=dashboard_name(config) if region == home else None,
             dashboard_regions=sending_regions,
+            relay_name=(
+                relay_stack_name(config)
+                if config.relay.enabled and region == config.region
+                else None
+            ),
             env=Environment(account=account, region=region),
             stack_name=name,
             description=(

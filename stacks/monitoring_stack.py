@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from mailcore.bounce_settings import AlarmSettings
 from stacks.delivery_dashboard import DeliveryDashboard
 from stacks.reputation_alarms import ReputationAlarms
+from stacks.smtp_relay import queue_metric
 
 __all__ = ["MonitoringStack"]
 
@@ -34,6 +36,7 @@ class MonitoringStack(Stack):
         alarms: bool,
         dashboard_name: str | None = None,
         dashboard_regions: Sequence[str] = (),
+        relay_name: str | None = None,
         **stack_options: Any,
     ) -> None:
         """Keyword arguments:
@@ -42,6 +45,8 @@ class MonitoringStack(Stack):
           alarms and the alarm topic are built only then).
         - ``dashboard_name``: build the dashboard here, under this name, with a
           row for each of ``dashboard_regions``. Default: no dashboard.
+        - ``relay_name``: add a row for that SMTP relay's queue to the dashboard
+          (the relay runs in this stack's region). Default: no relay row.
         """
         super().__init__(scope, construct_id, **stack_options)
 
@@ -69,8 +74,7 @@ class MonitoringStack(Stack):
                 dashboard_name=dashboard_name,
                 ses_regions=dashboard_regions,
                 thresholds=thresholds,
-                # NOTE: the relay's queue joins here as extra_rows when the
-                # relay exists; nothing stands in for it until then.
+                extra_rows=[_relay_row(relay_name, self.region)] if relay_name else [],
             )
             CfnOutput(
                 self,
@@ -78,3 +82,15 @@ class MonitoringStack(Stack):
                 value=dashboard_name,
                 description="CloudWatch dashboard of the environment's mail",
             )
+
+
+def _relay_row(relay_name: str, region: str) -> list[cloudwatch.IWidget]:
+    metric = queue_metric(relay_name).with_(label="queued messages", region=region)
+    return [
+        cloudwatch.GraphWidget(
+            title=f"SMTP relay {relay_name}: queued messages",
+            left=[metric],
+            region=region,
+            width=24,
+        )
+    ]

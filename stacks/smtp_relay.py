@@ -28,7 +28,13 @@ from mailcore import relay_boot
 from mailcore.postfix import render, ses_smtp_host
 from stacks.nag import acknowledge_wildcard
 
-__all__ = ["METRIC_NAMESPACE", "SERVER_CERT", "SMTP_PORTS", "SmtpRelay"]
+__all__ = [
+    "METRIC_NAMESPACE",
+    "SERVER_CERT",
+    "SMTP_PORTS",
+    "SmtpRelay",
+    "queue_metric",
+]
 
 METRIC_NAMESPACE = "Mail/Relay"
 SMTP_PORTS = (25, 587)
@@ -272,13 +278,7 @@ class SmtpRelay(Construct):
                 f"Mail is piling up in the queue of relay {relay_name}: SES "
                 "refuses it or cannot be reached. See /var/log/maillog."
             ),
-            metric=cloudwatch.Metric(
-                namespace=METRIC_NAMESPACE,
-                metric_name=relay_boot.METRIC_NAME,
-                dimensions_map={"Relay": relay_name},
-                statistic="Maximum",
-                period=Duration.minutes(5),
-            ),
+            metric=queue_metric(relay_name),
             threshold=queue_alarm_threshold,
             comparison_operator=(
                 cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
@@ -417,3 +417,14 @@ class SmtpRelay(Construct):
                     ec2.Port.tcp(587),
                     "SMTP submission from authenticating clients",
                 )
+
+
+def queue_metric(relay_name: str) -> cloudwatch.Metric:
+    """Messages in the queues of relay ``relay_name``, as its instances report them."""
+    return cloudwatch.Metric(
+        namespace=METRIC_NAMESPACE,
+        metric_name=relay_boot.METRIC_NAME,
+        dimensions_map={"Relay": relay_name},
+        statistic="Maximum",
+        period=Duration.minutes(5),
+    )

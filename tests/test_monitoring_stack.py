@@ -251,3 +251,32 @@ def test_monitoring_stacks_carry_tags_and_termination_protection():
         for s in build_environment(App(), make_config(environment(), "prod"))
     }
     assert prod["mail-prod-monitoring-eu-central-1"].termination_protection is True
+
+
+def test_dashboard_graphs_the_relay_queue_when_the_relay_is_on():
+    settings = environment()
+    settings["smtp_users"] = [{"name": "relay", "send_as": ["example.com"]}]
+    settings["relay"] = {
+        "enabled": True,
+        "smtp_user": "relay",
+        "allowed_cidrs": ["10.0.0.0/8"],
+    }
+
+    with_relay = dashboard_body(monitoring(settings))
+    without = dashboard_body(monitoring(environment()))
+
+    [queue] = [
+        w["properties"]
+        for w in with_relay["widgets"]
+        if w["properties"].get("title") == "SMTP relay mail-test-relay: queued messages"
+    ]
+    assert queue["metrics"] == [
+        [
+            "Mail/Relay",
+            "QueuedMessages",
+            "Relay",
+            "mail-test-relay",
+            {"label": "queued messages", "region": "us-east-1", "stat": "Maximum"},
+        ]
+    ]
+    assert "Mail/Relay" not in json.dumps(without)
