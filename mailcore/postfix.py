@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mailcore.regions import smtp_endpoint
+
 __all__ = [
     "OS_FLAVOURS",
     "WRAPPER_PORTS",
@@ -74,7 +76,7 @@ class PostfixFiles:
 
 def ses_smtp_host(region: str) -> str:
     """The SES SMTP endpoint of ``region``."""
-    return f"email-smtp.{region}.amazonaws.com"
+    return smtp_endpoint(region)
 
 
 def relayhost(host: str, port: int) -> str:

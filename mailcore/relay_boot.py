@@ -208,7 +208,8 @@ def user_data(
         ),
         "/etc/systemd/system/relay-credentials.timer": _unit(
             "Refresh the SMTP credentials (key rotation)",
-            "\n[Timer]\nOnUnitActiveSec=15min\n\n[Install]\nWantedBy=timers.target\n",
+            "\n[Timer]\nOnBootSec=15min\nOnUnitActiveSec=15min\n\n"
+            "[Install]\nWantedBy=timers.target\n",
         ),
         "/etc/systemd/system/relay-queue-metric.service": _unit(
             "Postfix queue size to CloudWatch",

@@ -110,6 +110,12 @@ def expected_records(
                 )
             else:
                 easy_dkim = identity.easy_dkim(domain.name)
+                if not easy_dkim:
+                    pending.append(
+                        f"3 Easy DKIM CNAMEs: SES in {region} reports no tokens or "
+                        f"no SigningHostedZone for {domain.name} yet; the targets "
+                        "are not guessed, run again once it does"
+                    )
     records = environment_records(config, domain, easy_dkim=easy_dkim)
     return records, pending
 

@@ -8,15 +8,11 @@ from typing import Any
 from mailctl.common import AwsError
 
 __all__ = [
-    "DEFAULT_DKIM_ZONE",
     "AccountStatus",
     "IdentityStatus",
     "read_account",
     "read_identity",
 ]
-
-# Where Easy DKIM CNAMEs point when SES names no SigningHostedZone.
-DEFAULT_DKIM_ZONE = "dkim.amazonses.com"
 
 
 @dataclass(frozen=True)
@@ -29,7 +25,7 @@ class IdentityStatus:
     dkim_signing: bool
     dkim_origin: str
     dkim_tokens: tuple[str, ...]
-    dkim_zone: str
+    dkim_zone: str | None
     mail_from_domain: str | None
     mail_from_status: str | None
     mail_from_behavior: str | None
@@ -40,8 +36,13 @@ class IdentityStatus:
         return self.dkim_origin == "EXTERNAL"
 
     def easy_dkim(self, domain: str) -> list[tuple[str, str]]:
-        """The Easy DKIM (name, target) pairs; none for a key of one's own."""
-        if self.external_dkim:
+        """The Easy DKIM (name, target) pairs; none for a key of one's own.
+
+        The target is ``<token>.<SigningHostedZone>`` as SES reports it; the zone
+        differs between regions, so without it nothing is guessed and the
+        records stay pending.
+        """
+        if self.external_dkim or not self.dkim_zone:
             return []
         return [
             (f"{token}._domainkey.{domain}", f"{token}.{self.dkim_zone}")
@@ -78,7 +79,7 @@ def read_identity(client: Any, domain: str) -> IdentityStatus | None:
         dkim_signing=bool(dkim.get("SigningEnabled")),
         dkim_origin=str(dkim.get("SigningAttributesOrigin", "AWS_SES")),
         dkim_tokens=tuple(dkim.get("Tokens") or ()),
-        dkim_zone=str(dkim.get("SigningHostedZone") or DEFAULT_DKIM_ZONE),
+        dkim_zone=dkim.get("SigningHostedZone") or None,
         mail_from_domain=mail_from.get("MailFromDomain"),
         mail_from_status=mail_from.get("MailFromDomainStatus"),
         mail_from_behavior=mail_from.get("BehaviorOnMxFailure"),

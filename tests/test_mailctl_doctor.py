@@ -65,6 +65,7 @@ def identity_response(**changes: Any) -> dict[str, Any]:
             "SigningEnabled": True,
             "Status": "SUCCESS",
             "Tokens": list(doctor_zones.TOKENS),
+            "SigningHostedZone": "dkim.amazonses.com",
             "SigningAttributesOrigin": "AWS_SES",
         },
         "MailFromAttributes": {

@@ -113,6 +113,7 @@ def test_live_reads_easy_dkim_tokens_from_ses(monkeypatch, capsys) -> None:
                 "SigningEnabled": True,
                 "Status": "SUCCESS",
                 "Tokens": ["abc123", "def456", "ghi789"],
+                "SigningHostedZone": "dkim.amazonses.com",
                 "SigningAttributesOrigin": "AWS_SES",
             },
         },
@@ -149,7 +150,7 @@ def test_live_with_an_external_key_in_ses_says_the_settings_differ(
     main(["records", "--env", "example", "example.net", "--live"])
     out = capsys.readouterr().out
 
-    assert "CNAME" not in out
+    assert " IN CNAME " not in out
     assert out.splitlines()[-1] == (
         "pending (example.net): SES signs example.net with a key of your own "
         "(BYODKIM) but the environment says dkim.signing: easy; deploy to switch"
@@ -255,3 +256,30 @@ def test_an_ses_receiving_domain_lists_its_inbound_mx(capsys) -> None:
 
     assert status == 0
     assert "example.eu. 1800 IN MX 10 inbound-smtp.eu-central-1.amazonaws.com." in out
+
+
+def test_live_without_a_signing_zone_leaves_dkim_pending_not_guessed(
+    monkeypatch, capsys
+) -> None:
+    stub_identity(
+        monkeypatch,
+        {
+            "IdentityType": "DOMAIN",
+            "VerifiedForSendingStatus": False,
+            "DkimAttributes": {
+                "SigningEnabled": True,
+                "Status": "PENDING",
+                "Tokens": ["abc123", "def456", "ghi789"],
+                "SigningAttributesOrigin": "AWS_SES",
+            },
+        },
+    )
+
+    status = main(
+        ["records", "--env", "example", "example.net", "--live", "--format", "zone"]
+    )
+    out = capsys.readouterr().out
+
+    assert status == 0
+    assert " IN CNAME " not in out
+    assert "no SigningHostedZone" in out

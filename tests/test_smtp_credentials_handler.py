@@ -111,9 +111,11 @@ def update(
     return handler.on_event(request, FakeContext())["PhysicalResourceId"]
 
 
-def delete(aws: dict[str, Any], physical_id: str, properties: dict[str, str]) -> None:
+def delete(
+    aws: dict[str, Any], physical_id: str, properties: dict[str, str]
+) -> dict[str, Any]:
     request = event("Delete", properties, PhysicalResourceId=physical_id)
-    handler.on_event(request, FakeContext())
+    return handler.on_event(request, FakeContext())
 
 
 def keys(aws: dict[str, Any], user: str = USER) -> list[str]:
@@ -226,7 +228,9 @@ def test_delete_succeeds_when_user_and_secret_are_gone(aws) -> None:
         SecretId=aws["secret_arn"], ForceDeleteWithoutRecovery=True
     )
 
-    delete(aws, key_id, props(aws))
+    response = delete(aws, key_id, props(aws))
+
+    assert response["PhysicalResourceId"] == key_id
 
 
 def test_delete_of_the_live_credentials_removes_every_key_of_the_user(aws) -> None:

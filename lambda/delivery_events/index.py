@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 __all__ = ["EventRecord", "MalformedEvent", "handler", "records_of"]
 
@@ -136,6 +136,18 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                     "request_id": request_id,
                     "sqs_message_id": message_id,
                     "error_code": error.response.get("Error", {}).get("Code"),
+                },
+            )
+            failures.append({"itemIdentifier": message_id})
+        except BotoCoreError as error:
+            # Network and client-side failures: retry this message alone.
+            LOG.error(
+                "AWS call failed; the message will be retried",
+                extra={
+                    "action": "retry",
+                    "request_id": request_id,
+                    "sqs_message_id": message_id,
+                    "error_code": type(error).__name__,
                 },
             )
             failures.append({"itemIdentifier": message_id})

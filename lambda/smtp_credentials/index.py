@@ -50,6 +50,7 @@ _LOG_FIELDS = (
     "access_key_id",
     "secret_arn",
     "error_code",
+    "reason",
 )
 
 
@@ -250,7 +251,7 @@ def _update(request: _Request) -> str:
         return current
 
     reason = f"{', '.join(changed)} changed" if changed else "secret names no live key"
-    request.log(logging.INFO, f"new access key needed: {reason}")
+    request.log(logging.INFO, "new access key needed", reason=reason)
     return request.issue_key(keep=current)
 
 
