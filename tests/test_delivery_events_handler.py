@@ -470,7 +470,8 @@ def test_a_malformed_event_ends_in_the_dead_letter_queue_not_lost(aws):
 
 
 def test_the_ses_topic_check_message_is_skipped_without_failing(aws):
-    publish(aws, handler.SES_TOPIC_CHECK)
+    # The text exactly as SES publishes it, final period included.
+    publish(aws, "Successfully validated SNS topic for Amazon SES event publishing.")
 
     outcome = poll_once(aws)
 

@@ -43,6 +43,8 @@ __all__ = ["EventRecord", "MalformedEvent", "handler", "records_of"]
 
 EVENT_TYPES = ("Bounce", "Complaint", "Reject", "DeliveryDelay")
 SUPPRESSION_CACHE_SECONDS = 300
+# What SES publishes once when an SNS destination is added to a configuration
+# set (with a final period, which the comparison ignores).
 SES_TOPIC_CHECK = "Successfully validated SNS topic for Amazon SES event publishing"
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
@@ -212,7 +214,7 @@ def _ses_event(body: Any) -> dict[str, Any] | None:
         inner = outer.get("Message")
         if not isinstance(inner, str):
             raise MalformedEvent("the SNS notification has no Message")
-        if inner.strip() == SES_TOPIC_CHECK:
+        if inner.strip().rstrip(".") == SES_TOPIC_CHECK:
             return None
         try:
             outer = json.loads(inner)
