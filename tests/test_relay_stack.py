@@ -46,6 +46,25 @@ def user_data(template: Template) -> str:
     return parts
 
 
+def relay_subnets(template: Template) -> list[dict[str, Any]]:
+    """The subnets the relay's instances launch in, as (subnet type, AZ) facts."""
+    resources = template.to_json()["Resources"]
+    [group] = template.find_resources("AWS::AutoScaling::AutoScalingGroup").values()
+    subnets = []
+    for ref in group["Properties"]["VPCZoneIdentifier"]:
+        properties = resources[ref["Ref"]]["Properties"]
+        tags = {tag["Key"]: tag["Value"] for tag in properties["Tags"]}
+        subnets.append(
+            {
+                "type": tags["aws-cdk:subnet-type"],
+                "public_ip": properties["MapPublicIpOnLaunch"],
+                "zone": json.dumps(properties["AvailabilityZone"]),
+                "ref": ref,
+            }
+        )
+    return subnets
+
+
 def test_the_relay_is_off_unless_enabled() -> None:
     config = settings()
     config["relay"] = {"smtp_user": "app-relay", "allowed_cidrs": [ALLOWED]}
@@ -85,6 +104,8 @@ def test_smtp_is_open_to_the_allowed_networks_only_and_ssh_to_nobody() -> None:
     ]
     template.resource_count_is("AWS::EC2::SecurityGroupIngress", 2)
     assert '"FromPort": 22' not in json.dumps(template.to_json())
+    # Postfix relays for exactly the networks the security group lets in.
+    assert f"mynetworks = {ALLOWED} 192.0.2.10/32\n" in user_data(template)
 
 
 def test_the_instance_role_reads_only_its_smtp_users_secret() -> None:
@@ -281,10 +302,9 @@ def test_a_new_vpc_without_nat_reaches_aws_through_endpoints() -> None:
         "AWS::EC2::SecurityGroupIngress",
         {"FromPort": 587, "ToPort": 587, "Description": "From the SMTP relay"},
     )
-    template.has_resource_properties(
-        "AWS::AutoScaling::AutoScalingGroup",
-        {"VPCZoneIdentifier": Match.array_with([{"Ref": Match.any_value()}])},
-    )
+    subnets = relay_subnets(template)
+    assert [(s["type"], s["public_ip"]) for s in subnets] == [("Isolated", False)] * 2
+    assert len({s["zone"] for s in subnets}) == 2
 
 
 def test_a_new_vpc_with_nat_has_one_gateway_and_no_endpoints() -> None:
@@ -293,6 +313,19 @@ def test_a_new_vpc_with_nat_has_one_gateway_and_no_endpoints() -> None:
     template.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": "10.80.0.0/16"})
     template.resource_count_is("AWS::EC2::NatGateway", 1)
     template.resource_count_is("AWS::EC2::VPCEndpoint", 0)
+    subnets = relay_subnets(template)
+    assert [(s["type"], s["public_ip"]) for s in subnets] == [("Private", False)] * 2
+
+
+def test_several_relays_and_their_balancer_spread_over_two_zones() -> None:
+    template = relay_template(settings(count=3))
+
+    subnets = relay_subnets(template)
+    assert len({s["zone"] for s in subnets}) == 2
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        {"Subnets": [s["ref"] for s in subnets]},
+    )
 
 
 def test_an_existing_vpc_is_used_through_its_subnets() -> None:
