@@ -90,6 +90,12 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
         )
         for key, value in config.tags.items():
             Tags.of(inbound).add(key, value)
+        # A domain's stack publishes its inbound MX: only once the rule set that
+        # takes the mail is active, or senders get bounces in between.
+        receiving = {d.name for d in domains}
+        for domain_stack, domain in zip(domain_stacks, config.domains, strict=True):
+            if domain.name in receiving:
+                domain_stack.add_stack_dependency(inbound)
         built.append(inbound)
 
     if bounces is not None:
@@ -123,7 +129,7 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[Stack]:
             termination_protection=config.protect_stacks,
         )
         # WorkMail verifies its domains through the records of their stacks.
-        for domain_stack, domain in zip(built, config.domains, strict=False):
+        for domain_stack, domain in zip(domain_stacks, config.domains, strict=True):
             if domain.name in served:
                 stack.add_stack_dependency(domain_stack)
         for key, value in config.tags.items():

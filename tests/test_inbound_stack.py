@@ -104,6 +104,25 @@ def test_one_inbound_stack_per_receiving_region_after_the_domain_stacks() -> Non
     assert built["mail-test-inbound-us-east-1"].region == "us-east-1"
 
 
+def test_a_receiving_domain_publishes_its_mx_only_after_its_rule_set_is_active() -> (
+    None
+):
+    config = settings(
+        WHOLE,
+        {"name": "example.org", "ses_region": "us-east-1", "inbound": "ses"},
+        {"name": "example.net"},
+    )
+
+    built = stacks(config)
+
+    def dependencies(name: str) -> list[str]:
+        return [d.stack_name for d in built[name].dependencies]
+
+    assert dependencies("mail-test-example-eu") == ["mail-test-inbound-eu-central-1"]
+    assert dependencies("mail-test-example-org") == ["mail-test-inbound-us-east-1"]
+    assert dependencies("mail-test-example-net") == []
+
+
 def test_the_inbound_stack_is_shared_before_the_smtp_users_stack() -> None:
     config = settings(WHOLE, smtp_users=[{"name": "relay", "send_as": ["example.eu"]}])
 
