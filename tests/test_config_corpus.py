@@ -1,4 +1,5 @@
-"""Every file in config_corpus/ holds one mistake and must fail with one clear line.
+"""Every file in config_corpus/ holds one mistake and must fail with one clear line:
+the file, the setting, the value and what was expected.
 
 Each corpus file starts with two comments that say what its message must contain::
 
@@ -56,6 +57,7 @@ def test_a_bad_environment_fails_with_one_line_naming_the_setting(
     assert message.startswith(f"tests/config_corpus/{path.name}: ")
     assert setting in message
     assert value in message
+    assert "expected" in message
     # Raised "from None" or outside any handler: no chained traceback on show.
     assert raised.value.__cause__ is None
     assert raised.value.__suppress_context__ or raised.value.__context__ is None
