@@ -29,6 +29,7 @@ from pydantic import (
 from mailcore import dns_checks, names
 from mailcore.bounce_settings import BounceSettings
 from mailcore.inbound_settings import InboundSettings, inbound_problem
+from mailcore.records import records_problem
 from mailcore.regions import SES_REGIONS
 from mailcore.relay_settings import RelaySettings, relay_problem
 from mailcore.settings_base import Settings
@@ -601,6 +602,7 @@ def parse_environment(text: str, *, name: str, source: str) -> EnvironmentConfig
         or inbound_problem(config)
         or workmail_problem(config)
         or relay_problem(config)
+        or records_problem(config)
     )
     if problem:
         raise ConfigError(f"{source}: {problem}")

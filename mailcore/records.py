@@ -13,15 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mailcore.config import DomainSettings, EnvironmentConfig
 from mailcore.regions import inbound_mx_host, mail_from_mx_host
 from mailcore.workmail_settings import autodiscover_target
+
+if TYPE_CHECKING:
+    # Only for annotations: mailcore.config calls records_problem() while it
+    # reads an environment, so it imports this module, not the other way round.
+    from mailcore.config import DomainSettings, EnvironmentConfig
 
 __all__ = [
     "MAIL_FROM_SPF",
     "DnsRecord",
     "domain_records",
+    "environment_records",
+    "records_problem",
     "txt_value",
 ]
 
@@ -112,6 +119,23 @@ def domain_records(
     they are used as given, never rebuilt from a suffix. One record set comes
     back per (name, type): the apex SPF and the extra apex TXT values share one.
     """
+    records = _records_of(
+        domain,
+        ses_region=ses_region,
+        easy_dkim=easy_dkim,
+        workmail_region=workmail_region,
+    )
+    _check_one_set_per_name_and_type(records)
+    return records
+
+
+def _records_of(
+    domain: DomainSettings,
+    *,
+    ses_region: str,
+    easy_dkim: Sequence[tuple[str, str]],
+    workmail_region: str | None,
+) -> list[DnsRecord]:
     records: list[DnsRecord] = []
     apex = domain.name
 
@@ -215,8 +239,6 @@ def domain_records(
                 "inbound mail exchangers",
             )
         )
-
-    _check_one_set_per_name_and_type(records)
     return records
 
 
@@ -230,3 +252,88 @@ def _check_one_set_per_name_and_type(records: list[DnsRecord]) -> None:
         if record.type != "CNAME" and record.name in cname_names:
             raise ValueError(f"a CNAME and a {record.type} record at {record.name}")
         seen.add(slot)
+
+
+# The setting that chose each record's name, where it is not the domain's name.
+# A clash is blamed on such a setting first: it is the one a user picked.
+_CHOSEN_BY = {
+    "DkimPublicKey": "dkim.selector",
+    "MailFromMx": "mail_from",
+    "MailFromSpf": "mail_from",
+}
+
+
+@dataclass(frozen=True)
+class _Published:
+    index: int
+    domain: DomainSettings
+    record: DnsRecord
+
+    @property
+    def setting(self) -> str:
+        return _CHOSEN_BY.get(self.record.key, "name")
+
+    @property
+    def value(self) -> str:
+        if self.setting == "dkim.selector":
+            return str(self.domain.dkim.selector)
+        return (
+            self.domain.mail_from if self.setting == "mail_from" else self.domain.name
+        )
+
+    def describe(self) -> str:
+        return (
+            f"the {self.record.type} record ({self.record.purpose}) of "
+            f"domains[{self.index}] {self.domain.name}"
+        )
+
+
+def records_problem(config: EnvironmentConfig) -> str | None:
+    """The first DNS record clash among every domain stack of ``config``, else None.
+
+    Route 53 refuses a second record set at one (name, type), even from another
+    stack, and a CNAME that shares its name with any other record; the first
+    only fails at deploy and the second already at synth. Built from the same
+    records the stacks publish, so the check cannot drift from them. Easy DKIM
+    names are left out: SES picks their tokens, which nothing else can guess.
+    """
+    by_name: dict[str, list[_Published]] = {}
+    for index, domain in enumerate(config.domains):
+        records = _records_of(
+            domain,
+            ses_region=config.ses_region_of(domain),
+            easy_dkim=(),
+            workmail_region=config.workmail_region_of(domain),
+        )
+        for record in records:
+            published = _Published(index, domain, record)
+            for earlier in by_name.get(record.name, []):
+                clash = _clash(earlier, published)
+                if clash:
+                    return clash
+            by_name.setdefault(record.name, []).append(published)
+    return None
+
+
+def _clash(earlier: _Published, later: _Published) -> str | None:
+    first, second = earlier.record, later.record
+    if first.type == second.type:
+        reason = (
+            f"Route 53 takes one {first.type} record set per name; expected "
+            "a name that no other record of the environment uses"
+        )
+    elif "CNAME" in (first.type, second.type):
+        reason = (
+            "a CNAME allows no other record at its name; expected a name that no "
+            "other record of the environment uses"
+        )
+    else:
+        return None
+    blamed, other = later, earlier
+    if earlier.setting != "name" and later.setting == "name":
+        blamed, other = earlier, later
+    return (
+        f"domains[{blamed.index}].{blamed.setting} = {blamed.value!r}: "
+        f"{blamed.describe()} and {other.describe()} are both at {first.name}; "
+        f"{reason}"
+    )

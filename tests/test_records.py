@@ -7,8 +7,14 @@ from typing import Any
 
 import pytest
 
-from mailcore.config import DomainSettings
-from mailcore.records import MAIL_FROM_SPF, DnsRecord, domain_records, txt_value
+from mailcore.config import ConfigError, DomainSettings
+from mailcore.records import (
+    MAIL_FROM_SPF,
+    DnsRecord,
+    domain_records,
+    records_problem,
+    txt_value,
+)
 from tests.conftest import RSA_PUBLIC_KEY, domain_settings, make_config
 
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
@@ -263,3 +269,81 @@ def test_workmail_and_listed_mx_hosts_cannot_share_the_apex() -> None:
 
     with pytest.raises(ValueError, match=r"two MX record sets at example\.com"):
         domain_records(domain, ses_region="us-east-1", workmail_region="us-east-1")
+
+
+def _workmail_environment(*domains: dict[str, Any]) -> dict[str, Any]:
+    """team.example.com served by WorkMail in us-east-1, then ``domains``."""
+    return {
+        "region": "us-east-1",
+        "domains": [{"name": "team.example.com"}, *domains],
+        "workmail": {
+            "region": "us-east-1",
+            "organization": {"alias": "team"},
+            "domains": ["team.example.com"],
+        },
+    }
+
+
+def test_mail_from_at_the_workmail_autodiscover_name_is_refused_by_config() -> None:
+    settings = _workmail_environment()
+    settings["domains"][0]["mail_from"] = "autodiscover"
+
+    with pytest.raises(ConfigError) as raised:
+        make_config(settings)
+
+    message = str(raised.value)
+    assert message.startswith(
+        "test.yaml: domains[0].mail_from = 'autodiscover.team.example.com': "
+    )
+    assert "a CNAME allows no other record at its name; expected" in message
+
+
+def test_another_domains_mail_from_at_the_autodiscover_name_is_refused() -> None:
+    settings = _workmail_environment(
+        {"name": "example.com", "mail_from": "autodiscover.team.example.com"}
+    )
+    settings["domains"][0]["name"] = "team.example.com"
+
+    with pytest.raises(
+        ConfigError,
+        match=r"^test\.yaml: domains\[1\]\.mail_from = "
+        r"'autodiscover\.team\.example\.com': .* CNAME .* of domains\[0\] "
+        r"team\.example\.com .*a CNAME allows no other record",
+    ):
+        make_config(settings)
+
+
+def test_a_domain_named_like_the_autodiscover_name_is_refused() -> None:
+    settings = _workmail_environment({"name": "autodiscover.team.example.com"})
+
+    with pytest.raises(
+        ConfigError,
+        match=r"^test\.yaml: domains\[1\]\.name = "
+        r"'autodiscover\.team\.example\.com': the TXT record .*a CNAME allows",
+    ):
+        make_config(settings)
+
+
+def test_records_problem_blames_the_later_domain_for_a_shared_txt_set() -> None:
+    config = make_config(
+        {
+            "region": "us-east-1",
+            "domains": [{"name": "example.com"}, {"name": "mail2.example.com"}],
+        }
+    )
+    clash = config.model_copy(
+        update={
+            "domains": [
+                config.domains[0],
+                config.domains[1].model_copy(update={"name": "example.com"}),
+            ]
+        }
+    )
+
+    assert records_problem(clash) == (
+        "domains[1].name = 'example.com': the TXT record (apex SPF and other apex "
+        "TXT values) of domains[1] example.com and the TXT record (apex SPF and "
+        "other apex TXT values) of domains[0] example.com are both at example.com; "
+        "Route 53 takes one TXT record set per name; expected a name that no other "
+        "record of the environment uses"
+    )
