@@ -11,7 +11,6 @@ The reference of every setting and its default is in README.md.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -521,11 +520,9 @@ class EnvironmentConfig(Settings):
 
     def configuration_set_name_of(self, domain: DomainSettings) -> str:
         """The SES configuration set name of a domain: its stack name, at most 64."""
-        name = self.stack_name_of(domain)
-        if len(name) <= _CONFIGURATION_SET_NAME_LIMIT:
-            return name
-        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-        return f"{name[: _CONFIGURATION_SET_NAME_LIMIT - 9]}-{digest}"
+        return names.shortened(
+            self.stack_name_of(domain), _CONFIGURATION_SET_NAME_LIMIT
+        )
 
     def stack_name_of(self, domain: DomainSettings) -> str:
         """The stable CloudFormation stack name of a domain's stack."""

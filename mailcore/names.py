@@ -7,12 +7,14 @@ surrounding spaces, no trailing dot. Every other module goes through
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 __all__ = [
     "is_within",
     "normalise_domain",
     "relative_name",
+    "shortened",
     "stack_slug",
 ]
 
@@ -71,3 +73,16 @@ def relative_name(name: str, zone: str) -> str:
 def stack_slug(domain: str) -> str:
     """A domain as it appears in stack names: dots become hyphens."""
     return domain.replace(".", "-")
+
+
+def shortened(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else cut with a digest of it.
+
+    The digest keeps two long texts that share their first characters apart,
+    and gives the same result for the same text on every synth, so a name made
+    this way is stable.
+    """
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{text[: limit - 9]}-{digest}"

@@ -6,7 +6,12 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from mailcore import names
+
 __all__ = ["PUBLISHED_EVENTS", "DeliveryConfigurationSet"]
+
+# SNS refuses a display name over 100 characters; a domain may be longer.
+_DISPLAY_NAME_LIMIT = 100
 
 PUBLISHED_EVENTS = (
     ses.EmailSendingEvent.BOUNCE,
@@ -33,7 +38,9 @@ class DeliveryConfigurationSet(Construct):
         self.topic = sns.Topic(
             self,
             "Events",
-            display_name=f"SES delivery events for {domain}",
+            display_name=names.shortened(
+                f"SES delivery events for {domain}", _DISPLAY_NAME_LIMIT
+            ),
             enforce_ssl=True,
         )
 

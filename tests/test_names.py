@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from mailcore.names import is_within, normalise_domain, relative_name, stack_slug
+from mailcore.names import (
+    is_within,
+    normalise_domain,
+    relative_name,
+    shortened,
+    stack_slug,
+)
 
 
 @pytest.mark.parametrize(
@@ -84,3 +90,19 @@ def test_a_name_relative_to_its_zone_drops_the_zone(name: str, relative: str) ->
 
 def test_a_stack_slug_turns_dots_into_hyphens() -> None:
     assert stack_slug("notify.example.co.uk") == "notify-example-co-uk"
+
+
+def test_a_text_within_the_limit_is_kept_as_it_is() -> None:
+    assert shortened("mail-test-example-com", 64) == "mail-test-example-com"
+
+
+def test_a_text_over_the_limit_is_cut_to_it_with_a_stable_digest() -> None:
+    text = "a" * 70
+    other = "a" * 69 + "b"
+
+    cut = shortened(text, 64)
+
+    assert len(cut) == 64
+    assert cut.startswith("a" * 55 + "-")
+    assert cut == shortened(text, 64)
+    assert cut != shortened(other, 64)

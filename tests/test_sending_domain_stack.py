@@ -407,3 +407,18 @@ def test_adding_a_domain_adds_exactly_one_stack_and_leaves_others_unchanged():
         Template.from_stack(first[0]).to_json()
         == Template.from_stack(second[0]).to_json()
     )
+
+
+def test_a_long_domain_gets_an_event_topic_display_name_of_at_most_100(
+    synth_domain,
+):
+    # 24 characters of "SES delivery events for " plus this domain make 111.
+    long_domain = "a" * 40 + "." + "b" * 34 + ".example.com"
+
+    template = synth_domain(domain_settings(name=long_domain))
+
+    display = template.find_resources("AWS::SNS::Topic")
+    (topic,) = display.values()
+    name = topic["Properties"]["DisplayName"]
+    assert len(name) == 100
+    assert name.startswith("SES delivery events for aaaa")
