@@ -12,6 +12,7 @@ The reference of every setting and its default is in README.md.
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -65,6 +66,8 @@ _JSON_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 _STACK_NAME_LIMIT = 128
 _PRODUCTION_PARTS = {"prod", "production", "prd", "live"}
 _CONFIGURATION_SET_NAME_LIMIT = 64
+_TAG_LIMIT = 50
+_TAG_PUNCTUATION = "_ . : / = + - @"
 
 
 class ConfigError(Exception):
@@ -485,6 +488,11 @@ class EnvironmentConfig(Settings):
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > _TAG_LIMIT:
+            raise ValueError(
+                f"{len(value)} tags; expected at most {_TAG_LIMIT}, the most AWS "
+                "keeps on one resource"
+            )
         for key, tag_value in value.items():
             if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
                 raise ValueError(
@@ -496,6 +504,13 @@ class EnvironmentConfig(Settings):
                     f"tag {key!r} has a value of {len(tag_value)} characters; "
                     "expected at most 256"
                 )
+            for kind, text in (("key", key), ("value", tag_value)):
+                bad = next((c for c in text if not _is_tag_character(c)), None)
+                if bad is not None:
+                    raise ValueError(
+                        f"tag {kind} {text!r} holds {bad!r}; expected letters, "
+                        f"digits, spaces and {_TAG_PUNCTUATION} only"
+                    )
         return value
 
     @property
@@ -527,6 +542,20 @@ class EnvironmentConfig(Settings):
     def stack_name_of(self, domain: DomainSettings) -> str:
         """The stable CloudFormation stack name of a domain's stack."""
         return f"{self.app}-{self.name}-{names.stack_slug(domain.name)}"
+
+
+def _is_tag_character(character: str) -> bool:
+    """Whether AWS takes ``character`` in a tag key or value.
+
+    AWS allows letters, digits and spaces of any script (Unicode L, N and Z)
+    and the marks in ``_TAG_PUNCTUATION``; anything else fails at deploy.
+    """
+    return (
+        character.isalpha()
+        or character.isnumeric()
+        or unicodedata.category(character).startswith("Z")
+        or character in _TAG_PUNCTUATION.split()
+    )
 
 
 def load_environment(name: str, directory: Path) -> EnvironmentConfig:
@@ -713,7 +742,8 @@ def _setting_path(loc: tuple[int | str, ...]) -> str:
 
 def _shown_value(value: Any) -> str:
     if isinstance(value, dict):
-        return "{" + ", ".join(str(k) for k in value) + "}"
+        text = "{" + ", ".join(str(k) for k in value) + "}"
+        return text if len(text) <= 80 else text[:76] + "...}"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 

@@ -515,3 +515,55 @@ def test_a_mail_from_that_is_another_configured_domain_is_rejected() -> None:
 def test_an_inbound_mx_host_that_is_the_mail_from_domain_is_rejected() -> None:
     with pytest.raises(ConfigError, match="must not receive mail"):
         only_domain(mx=[{"host": "mail.example.com"}])
+
+
+def _tagged(tags: dict[str, str]) -> dict[str, Any]:
+    return {**domain_settings(), "tags": tags}
+
+
+def test_tags_in_any_script_with_the_allowed_marks_are_accepted() -> None:
+    tags = {"Kostenstelle": "Zürich 4", "team/owner": "ops@example.com_+=.:-"}
+
+    assert make_config(_tagged(tags)).tags == tags
+
+
+def test_fifty_one_tags_are_rejected_with_the_limit_of_fifty() -> None:
+    tags = {f"key{n}": "v" for n in range(51)}
+
+    with pytest.raises(
+        ConfigError, match=r"^test\.yaml: tags = \{key0, .*\}: 51 tags; expected at "
+    ) as raised:
+        make_config(_tagged(tags))
+
+    assert "at most 50" in str(raised.value)
+    assert len(str(raised.value)) < 200
+
+
+@pytest.mark.parametrize(
+    ("tags", "shown"),
+    [
+        ({"cost center!": "a"}, r"tag key 'cost center!' holds '!'"),
+        ({"owner": "a,b"}, r"tag value 'a,b' holds ','"),
+        ({"owner": "tab\there"}, r"tag value 'tab\\there' holds '\\t'"),
+    ],
+)
+def test_a_tag_character_aws_refuses_is_rejected(
+    tags: dict[str, str], shown: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"^test\.yaml: tags = .*: {shown}; "):
+        make_config(_tagged(tags))
+
+
+@pytest.mark.parametrize(
+    ("tags", "problem"),
+    [
+        ({"aws:owner": "a"}, "not starting with 'aws:'"),
+        ({"k" * 129: "a"}, "expected 1 to 128 characters"),
+        ({"owner": "v" * 257}, "has a value of 257 characters; expected at most 256"),
+    ],
+)
+def test_tag_keys_and_values_outside_aws_limits_are_rejected(
+    tags: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        make_config(_tagged(tags))
