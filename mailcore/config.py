@@ -91,6 +91,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[object] = set()
         for key_node, _ in node.value:
+            # A merge key (<<: *defaults) has no value of its own; the keys it
+            # brings in may be overridden here, as YAML intends, so only keys
+            # written in this mapping are compared.
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise _DuplicateKeyError(key, key_node.start_mark.line + 1)

@@ -11,6 +11,7 @@ from mailcore.config import (
     ConfigError,
     DomainSettings,
     load_environment,
+    parse_environment,
     spf_lookup_count,
 )
 from tests.conftest import (
@@ -567,3 +568,38 @@ def test_tag_keys_and_values_outside_aws_limits_are_rejected(
 ) -> None:
     with pytest.raises(ConfigError, match=re.escape(problem)):
         make_config(_tagged(tags))
+
+
+def test_yaml_merge_keys_share_settings_and_may_be_overridden() -> None:
+    text = """
+region: us-east-1
+domains:
+  - &base
+    name: example.com
+    ttl: 300
+    dmarc: {policy: reject}
+  - <<: *base
+    name: example.net
+"""
+
+    config = parse_environment(text, name="test", source="test.yaml")
+
+    assert [d.name for d in config.domains] == ["example.com", "example.net"]
+    assert [d.ttl for d in config.domains] == [300, 300]
+    assert config.domains[1].dmarc.policy == "reject"
+
+
+def test_a_key_written_twice_beside_a_merge_key_is_still_rejected() -> None:
+    text = """
+region: us-east-1
+defaults: &base {ttl: 300}
+domains:
+  - <<: *base
+    name: example.com
+    name: example.net
+"""
+
+    with pytest.raises(
+        ConfigError, match=r"^test\.yaml: line 7: 'name' appears twice: expected"
+    ):
+        parse_environment(text, name="test", source="test.yaml")
