@@ -735,7 +735,11 @@ def _describe(error: ValidationError) -> str:
         message = "expected" + message[len("Input should be") :]
     elif not message.startswith("expected") and "expected" not in message:
         message = f"expected a different value ({message[0].lower()}{message[1:]})"
-    return f"{setting} = {_shown_value(problem.get('input'))}: {message}"
+    shown = _shown_value(problem.get("input"))
+    if isinstance(problem.get("ctx", {}).get("error"), dns_checks.PrivateKeyError):
+        # Even the start of a private key is not for a terminal or a CI log.
+        shown = "(a private key, not shown)"
+    return f"{setting} = {shown}: {message}"
 
 
 def _setting_path(loc: tuple[int | str, ...]) -> str:

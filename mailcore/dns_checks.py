@@ -16,8 +16,10 @@ import re
 from mailcore import names
 
 __all__ = [
+    "BYODKIM_KEY_BITS",
     "SPF_LOOKUP_TERMS",
     "TXT_TEXT_LIMIT",
+    "PrivateKeyError",
     "check_spf_term",
     "rsa_public_key",
     "txt_text",
@@ -41,6 +43,12 @@ _QUOTED_STRINGS = re.compile(r'^"((?:[^"\\]|\\.)*)"(?:\s+"((?:[^"\\]|\\.)*)")*$'
 _ONE_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 # DER of the rsaEncryption algorithm identifier, 1.2.840.113549.1.1.1.
 _RSA_OID = bytes.fromhex("06092a864886f70d010101")
+_DER_INTEGER = 0x02
+_DER_BIT_STRING = 0x03
+_DER_SEQUENCE = 0x30
+
+# The RSA key lengths SES accepts for Bring Your Own DKIM, in bits.
+BYODKIM_KEY_BITS = (1024, 2048)
 
 
 def check_spf_term(term: str) -> str:
@@ -127,36 +135,101 @@ def rsa_public_key(value: str) -> str:
     """The base64 body of an RSA public key given in base64 or PEM, else ValueError.
 
     A private key is refused loudly: whatever is given here is published in DNS.
+    The modulus must be one SES BYODKIM signs with, 1024 to 2048 bits.
     """
     armour = {kind for _, kind in _PEM_ARMOUR.findall(value)}
-    if any("PRIVATE" in kind for kind in armour):
-        raise ValueError(
-            "this is a PRIVATE key, which must never be published; expected the "
-            "public key (keep the private key in the Secrets Manager secret)"
-        )
     body = "".join(_PEM_ARMOUR.sub("", value).split())
     try:
         der = base64.b64decode(body, validate=True) if _BASE64.match(body) else b""
     except binascii.Error:
         der = b""
-    if not _is_rsa_public_key(der):
+    if any("PRIVATE" in kind for kind in armour) or _is_private_key(der):
+        raise PrivateKeyError(
+            "this is a PRIVATE key, which must never be published; expected the "
+            "public key (keep the private key in the Secrets Manager secret)"
+        )
+    bits = _rsa_public_key_bits(der)
+    if bits is None:
         raise ValueError(
             "expected an RSA public key in base64 (SubjectPublicKeyInfo, as "
             "'openssl rsa -pubout' writes it); PEM armour and line breaks may stay"
         )
+    if not BYODKIM_KEY_BITS[0] <= bits <= BYODKIM_KEY_BITS[1]:
+        raise ValueError(
+            f"the key is {bits} bits long; expected an RSA key of "
+            f"{BYODKIM_KEY_BITS[0]} to {BYODKIM_KEY_BITS[1]} bits, the lengths "
+            "SES signs with"
+        )
     return body
 
 
-def _is_rsa_public_key(der: bytes) -> bool:
-    """Whether ``der`` is a SubjectPublicKeyInfo for RSA (not a PKCS#8 private key).
+class PrivateKeyError(ValueError):
+    """A private key where a public one belongs; its text must not be shown."""
 
-    A public key starts SEQUENCE { SEQUENCE { rsaEncryption, NULL }, BIT STRING };
-    a PKCS#8 private key has an INTEGER version where the inner SEQUENCE is.
+
+def _der_items(data: bytes) -> list[tuple[int, bytes]] | None:
+    """The (tag, content) pairs of the DER elements in ``data``, else None.
+
+    Only what keys use: one-byte tags and definite lengths of up to 4 bytes.
     """
-    if len(der) < 64 or der[0] != 0x30:
-        return False
-    header = 2 + (der[1] & 0x7F if der[1] & 0x80 else 0)
-    return der[header : header + 1] == b"\x30" and _RSA_OID in der[header : header + 16]
+    items = []
+    position = 0
+    while position < len(data):
+        if position + 2 > len(data):
+            return None
+        tag, length = data[position], data[position + 1]
+        position += 2
+        if length & 0x80:
+            count = length & 0x7F
+            if not 1 <= count <= 4 or position + count > len(data):
+                return None
+            length = int.from_bytes(data[position : position + count], "big")
+            position += count
+        if position + length > len(data):
+            return None
+        items.append((tag, data[position : position + length]))
+        position += length
+    return items
+
+
+def _sequence(data: bytes) -> list[tuple[int, bytes]] | None:
+    """The elements of ``data`` if it is exactly one DER SEQUENCE, else None."""
+    outer = _der_items(data)
+    if not outer or len(outer) != 1 or outer[0][0] != _DER_SEQUENCE:
+        return None
+    return _der_items(outer[0][1])
+
+
+def _is_private_key(der: bytes) -> bool:
+    """Whether ``der`` is an RSA private key, PKCS#1 or PKCS#8, without armour.
+
+    Both start with an INTEGER version of 0 and hold more than a public key's
+    two integers; a public key starts with a SEQUENCE or with its modulus.
+    """
+    items = _sequence(der)
+    return bool(items and len(items) >= 3 and items[0] == (_DER_INTEGER, b"\x00"))
+
+
+def _rsa_public_key_bits(der: bytes) -> int | None:
+    """The modulus length of ``der`` if it is an RSA SubjectPublicKeyInfo, else None.
+
+    SEQUENCE { SEQUENCE { rsaEncryption, NULL }, BIT STRING { SEQUENCE {
+    INTEGER modulus, INTEGER exponent } } }.
+    """
+    items = _sequence(der)
+    if not items or len(items) != 2:
+        return None
+    (algorithm_tag, algorithm), (key_tag, key_bits) = items
+    if algorithm_tag != _DER_SEQUENCE or not algorithm.startswith(_RSA_OID):
+        return None
+    if key_tag != _DER_BIT_STRING or key_bits[:1] != b"\x00":
+        return None
+    numbers = _sequence(key_bits[1:])
+    if not numbers or len(numbers) != 2:
+        return None
+    if any(tag != _DER_INTEGER for tag, _ in numbers):
+        return None
+    return int.from_bytes(numbers[0][1], "big").bit_length()
 
 
 def txt_text(value: str) -> str:

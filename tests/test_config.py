@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailcore.config import (
     ConfigError,
@@ -603,3 +606,82 @@ domains:
         ConfigError, match=r"^test\.yaml: line 7: 'name' appears twice: expected"
     ):
         parse_environment(text, name="test", source="test.yaml")
+
+
+def _rsa_key(bits: int) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def _byo_dkim(public_key: str) -> dict[str, Any]:
+    return {
+        "signing": "byo",
+        "selector": "s1",
+        "private_key_secret": "mail/test/dkim",
+        "public_key": public_key,
+    }
+
+
+def _public_pem(key: rsa.RSAPrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+        .decode()
+    )
+
+
+def test_a_1024_bit_byo_dkim_key_is_accepted() -> None:
+    pem = _public_pem(_rsa_key(1024))
+
+    dkim = only_domain(dkim=_byo_dkim(pem)).dkim
+
+    assert dkim.public_key is not None
+    assert dkim.public_key in "".join(pem.splitlines())
+
+
+@pytest.mark.parametrize("bits", [768, 3072])
+def test_a_byo_dkim_key_ses_cannot_sign_with_is_refused(bits: int) -> None:
+    # Only the modulus length matters here; cryptography makes no key under 1024.
+    modulus = (1 << (bits - 1)) | 1
+    pem = (
+        rsa.RSAPublicNumbers(65537, modulus)
+        .public_key()
+        .public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+        .decode()
+    )
+
+    with pytest.raises(
+        ConfigError,
+        match=rf"dkim\.public_key = .*: the key is {bits} bits long; expected an RSA "
+        r"key of 1024 to 2048 bits",
+    ):
+        only_domain(dkim=_byo_dkim(pem))
+
+
+@pytest.mark.parametrize(
+    "private_format",
+    [serialization.PrivateFormat.TraditionalOpenSSL, serialization.PrivateFormat.PKCS8],
+    ids=["pkcs1", "pkcs8"],
+)
+def test_an_unarmoured_private_key_is_refused_without_showing_it(
+    private_format: serialization.PrivateFormat,
+) -> None:
+    der = _rsa_key(1024).private_bytes(
+        serialization.Encoding.DER, private_format, serialization.NoEncryption()
+    )
+    body = base64.b64encode(der).decode()
+
+    with pytest.raises(ConfigError) as raised:
+        only_domain(dkim=_byo_dkim(body))
+
+    message = str(raised.value)
+    assert message.startswith(
+        "test.yaml: domains[0].dkim.public_key = (a private key, not shown): this "
+        "is a PRIVATE key, which must never be published; expected the public key"
+    )
+    assert body[:12] not in message
