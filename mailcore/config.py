@@ -260,6 +260,8 @@ def spf_lookup_count(terms: list[str]) -> int:
     return count
 
 
+# A DMARC report size limit: bytes, or kilo-, mega-, giga- or terabytes.
+_DMARC_SIZE = re.compile(r"^\d{1,15}[kmgt]?$")
 _DMARC_POLICY = Literal["none", "quarantine", "reject"]
 
 
@@ -283,12 +285,21 @@ class DmarcSettings(Settings):
             address = entry.strip()
             if address.lower().startswith("mailto:"):
                 address = address[len("mailto:") :]
+            # RFC 7489 gives '!' one meaning in a report URI: a size limit
+            # follows. Anywhere else, receivers would cut the address there.
+            address, bang, size = address.partition("!")
+            if bang and not _DMARC_SIZE.match(size.lower()):
+                raise ValueError(
+                    f"{entry!r}: '!' starts a report size limit; expected an "
+                    "address without '!', optionally followed by a limit such as "
+                    "'!10m'"
+                )
             if not _EMAIL.match(address.lower()):
                 raise ValueError(
                     f"{entry!r} is not a report address; expected an address such "
                     "as dmarc@example.com"
                 )
-            uris.append(f"mailto:{address}")
+            uris.append(f"mailto:{address}{bang}{size.lower()}")
         return uris
 
     def value(self) -> str:

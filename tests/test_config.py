@@ -324,6 +324,25 @@ def test_an_apex_txt_value_starting_with_v_spf1_is_rejected() -> None:
         only_domain(txt=["V=SPF1 mx ~all"])
 
 
+def test_a_dmarc_report_address_may_end_in_a_size_limit() -> None:
+    dmarc = only_domain(dmarc={"rua": ["mailto:dmarc@example.com!10M"]}).dmarc
+
+    assert dmarc.rua == ["mailto:dmarc@example.com!10m"]
+    assert "rua=mailto:dmarc@example.com!10m;" in dmarc.value() + ";"
+
+
+@pytest.mark.parametrize(
+    "address", ["a!b@example.com", "dmarc@example.com!", "dmarc@example.com!10mb"]
+)
+def test_a_dmarc_report_address_with_any_other_bang_is_rejected(address: str) -> None:
+    with pytest.raises(
+        ConfigError,
+        match=rf"dmarc\.rua = .*: '{re.escape(address)}': '!' starts a report size "
+        r"limit; expected an address without '!'",
+    ):
+        only_domain(dmarc={"rua": [address]})
+
+
 def test_a_dmarc_record_in_apex_txt_is_rejected() -> None:
     with pytest.raises(ConfigError, match="DMARC lives at _dmarc"):
         only_domain(txt=["v=DMARC1; p=none"])
