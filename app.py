@@ -21,9 +21,13 @@ DEFAULT_ENVIRONMENT = "example"
 
 def main() -> int:
     app = App()
-    name = app.node.try_get_context("env") or DEFAULT_ENVIRONMENT
+    # Only a missing -c env means the example: an explicit but empty one
+    # (`make synth ENV=`) is a mistake to report, not a wish for the example.
+    name = app.node.try_get_context("env")
     try:
-        config = load_environment(str(name), ENVIRONMENTS)
+        config = load_environment(
+            DEFAULT_ENVIRONMENT if name is None else str(name), ENVIRONMENTS
+        )
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)  # noqa: T201
         return 1

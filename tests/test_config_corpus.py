@@ -66,16 +66,14 @@ def test_a_bad_environment_fails_with_one_line_naming_the_setting(
     assert printed.err == ""
 
 
-def test_an_unknown_environment_stops_app_with_one_error_line(tmp_path: Path) -> None:
-    outdir = tmp_path / "cdk.out"
-    outdir.mkdir()
+def _run_app(env_name: str, outdir: Path) -> subprocess.CompletedProcess[str]:
+    """app.py run as the CDK CLI runs it for ``-c env=<env_name>``."""
     env = {
         **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps({"env": "no-such-env"}),
+        "CDK_CONTEXT_JSON": json.dumps({"env": env_name}),
         "CDK_OUTDIR": str(outdir),
     }
-
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "app.py"],
         cwd=REPO,
         env=env,
@@ -85,11 +83,25 @@ def test_an_unknown_environment_stops_app_with_one_error_line(tmp_path: Path) ->
         check=False,
     )
 
+
+@pytest.mark.parametrize(
+    ("env_name", "shown"),
+    [("no-such-env", "no-such-env"), ("", "-c env='': expected")],
+    ids=["unknown", "explicitly-empty"],
+)
+def test_a_bad_environment_name_stops_app_with_one_error_line(
+    env_name: str, shown: str, tmp_path: Path
+) -> None:
+    outdir = tmp_path / "cdk.out"
+    outdir.mkdir()
+
+    result = _run_app(env_name, outdir)
+
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ")
-    assert "no-such-env" in lines[0]
+    assert shown in lines[0]
     assert "Traceback" not in result.stderr
     assert not (outdir / "manifest.json").exists()
     assert list(outdir.iterdir()) == []
