@@ -732,6 +732,16 @@ def _describe(error: ValidationError) -> str:
             f"{setting} = {_shown_value(problem.get('input'))}: expected a mapping "
             "of settings (key: value lines)"
         )
+    if kind == "invalid_key" or problem["loc"][-1:] == ("[key]",):
+        # YAML reads an unquoted 1 or yes as a number or a flag, not a name.
+        loc = tuple(part for part in problem["loc"] if part != "[key]")
+        key = _shown_value(problem.get("input"))
+        where = _setting_path(loc[:-1])
+        if kind == "invalid_key":
+            expected = f"a setting name, one of {', '.join(_allowed_keys(loc))}"
+        else:
+            expected = "keys written as text (put them in quotes)"
+        return f"{where}: key {key} is not text: expected {expected}"
     if kind == "too_short":
         return f"{setting} is empty: expected at least one entry"
     if kind == "extra_forbidden":

@@ -31,6 +31,35 @@ def only_domain(**domain: Any) -> DomainSettings:
     return make_config(domain_settings(**domain)).domains[0]
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "1: one\nregion: us-east-1\ndomains: [{name: example.com}]",
+            "test.yaml: (file): key 1 is not text: expected a setting name, one of "
+            "app, account, region,",
+        ),
+        (
+            "region: us-east-1\ndomains: [{name: example.com, yes: 1}]",
+            "test.yaml: domains[0]: key True is not text: expected a setting name, "
+            "one of name, hosted_zone,",
+        ),
+        (
+            "region: us-east-1\ntags: {3: x}\ndomains: [{name: example.com}]",
+            "test.yaml: tags: key 3 is not text: expected keys written as text "
+            "(put them in quotes)",
+        ),
+    ],
+)
+def test_a_key_yaml_reads_as_a_number_or_flag_is_named_as_such(
+    text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_environment(text, name="test", source="test.yaml")
+
+    assert str(raised.value).startswith(message)
+
+
 def test_mail_from_defaults_to_mail_below_the_domain() -> None:
     assert only_domain().mail_from == "mail.example.com"
 
