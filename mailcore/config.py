@@ -381,7 +381,8 @@ class DomainSettings(Settings):
         domain = info.data.get("name")
         if domain is None:
             return value
-        candidate = value.strip().lower().rstrip(".")
+        # One final dot is a fully qualified name; more are a typo such as 'mail..'.
+        candidate = value.strip().lower().removesuffix(".")
         # A single label is relative to the domain; a dotted name is taken whole.
         full = candidate if "." in candidate else f"{candidate}.{domain}"
         if full == domain:

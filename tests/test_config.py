@@ -31,6 +31,23 @@ def only_domain(**domain: Any) -> DomainSettings:
     return make_config(domain_settings(**domain)).domains[0]
 
 
+@pytest.mark.parametrize("mail_from", ["mail..", "mail.example.com.."])
+def test_mail_from_with_a_doubled_final_dot_is_rejected(mail_from: str) -> None:
+    with pytest.raises(
+        ConfigError,
+        match=rf"domains\[0\]\.mail_from = '{re.escape(mail_from)}': expected a "
+        "subdomain of example.com",
+    ):
+        only_domain(mail_from=mail_from)
+
+
+def test_mail_from_with_one_final_dot_is_a_full_name_or_a_label() -> None:
+    assert only_domain(mail_from="mail.").mail_from == "mail.example.com"
+    assert only_domain(mail_from="bounce.example.com.").mail_from == (
+        "bounce.example.com"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
