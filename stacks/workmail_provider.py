@@ -123,6 +123,15 @@ class WorkMailProvider(Construct):
                 conditions={"StringEquals": {"aws:RequestedRegion": stack.region}},
             )
         )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadOwnStackStatus",
+                # An Update that would swap the organisation fails unless the
+                # stack is rolling back to the organisation it already has.
+                actions=["cloudformation:DescribeStacks"],
+                resources=[stack.stack_id],
+            )
+        )
         if may_delete_organization:
             directories = stack.format_arn(
                 service="ds", resource="directory", resource_name="*"

@@ -57,13 +57,13 @@ class FakeContext:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Stubber]]:
-    """Stubbed WorkMail and Secrets Manager clients, handed to the handler."""
+    """Stubbed WorkMail, Secrets Manager and CloudFormation clients."""
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(variable, "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     clients = {
         name: boto3.client(name, region_name=REGION)
-        for name in ("workmail", "secretsmanager")
+        for name in ("workmail", "secretsmanager", "cloudformation")
     }
     stubs = {name: Stubber(client) for name, client in clients.items()}
     monkeypatch.setattr(handler.boto3, "client", lambda name, **_: clients[name])
@@ -276,6 +276,134 @@ def test_an_update_that_keeps_the_alias_keeps_the_organisation(
     )
 
     assert handler.on_event(updated)["PhysicalResourceId"] == ORG
+
+
+def organisation_update(new: dict[str, str], old: dict[str, str]) -> dict[str, Any]:
+    return event(
+        "Update",
+        "Custom::WorkMailOrganization",
+        new,
+        PhysicalResourceId=ORG,
+        OldResourceProperties=old,
+    )
+
+
+def expect_organisation(aws: dict[str, Stubber], alias: str = "example-team") -> None:
+    aws["workmail"].add_response(
+        "describe_organization",
+        {"OrganizationId": ORG, "Alias": alias, "State": "Active"},
+        {"OrganizationId": ORG},
+    )
+
+
+def expect_stack_status(aws: dict[str, Stubber], status: str) -> None:
+    aws["cloudformation"].add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": "mail-prod-workmail",
+                    "StackId": STACK_ID,
+                    "CreationTime": "2026-01-01T00:00:00Z",
+                    "StackStatus": status,
+                }
+            ]
+        },
+        {"StackName": STACK_ID},
+    )
+
+
+def test_an_update_that_changes_the_alias_fails_and_creates_nothing(
+    aws: dict[str, Stubber],
+) -> None:
+    expect_organisation(aws)
+    changed = organisation_update(org_props(Alias="new-team"), org_props())
+
+    # The Stubber lists no create_organization: calling it would fail the test.
+    with pytest.raises(
+        RuntimeError,
+        match=(
+            "^workmail.organization.alias cannot change from 'example-team' to "
+            f"'new-team': .* fixed at creation; .*organisation {ORG} is unchanged"
+        ),
+    ):
+        handler.on_event(changed)
+
+
+def test_the_rollback_of_a_refused_alias_change_keeps_the_organisation(
+    aws: dict[str, Stubber],
+) -> None:
+    expect_organisation(aws)
+    rollback = organisation_update(org_props(), org_props(Alias="new-team"))
+
+    assert handler.on_event(rollback) == {
+        "PhysicalResourceId": ORG,
+        "Data": {"OrganizationId": ORG},
+    }
+
+
+@pytest.mark.parametrize(
+    ("adopt", "setting"),
+    [
+        ({"AdoptId": OTHER_ORG}, f"adopt: {OTHER_ORG}"),
+        ({"AdoptAlias": "legacy"}, "adopt: legacy"),
+    ],
+)
+def test_an_update_that_adopts_another_organisation_fails(
+    aws: dict[str, Stubber], adopt: dict[str, str], setting: str
+) -> None:
+    expect_organisation(aws)
+    changed = organisation_update({"DeleteOnRemove": "false", **adopt}, org_props())
+
+    with pytest.raises(
+        RuntimeError,
+        match=(
+            f"^workmail.organization cannot change from alias: example-team to "
+            f"{setting}: the stack keeps the organisation it created or adopted "
+            f"\\({ORG}\\); expected alias: example-team again$"
+        ),
+    ):
+        handler.on_event(changed)
+
+
+def test_switching_from_creating_to_adopting_the_same_organisation_fails(
+    aws: dict[str, Stubber],
+) -> None:
+    expect_organisation(aws)
+    expect_stack_status(aws, "UPDATE_IN_PROGRESS")
+    changed = organisation_update(
+        {"AdoptAlias": "example-team", "DeleteOnRemove": "false"}, org_props()
+    )
+
+    with pytest.raises(
+        RuntimeError,
+        match="cannot change from alias: example-team to adopt: example-team: ",
+    ):
+        handler.on_event(changed)
+
+
+def test_the_rollback_of_a_refused_switch_to_adopting_keeps_the_organisation(
+    aws: dict[str, Stubber],
+) -> None:
+    expect_organisation(aws)
+    expect_stack_status(aws, "UPDATE_ROLLBACK_IN_PROGRESS")
+    rollback = organisation_update(
+        org_props(), {"AdoptAlias": "example-team", "DeleteOnRemove": "false"}
+    )
+
+    assert handler.on_event(rollback)["PhysicalResourceId"] == ORG
+
+
+def test_adopting_the_same_organisation_by_alias_instead_of_id_is_accepted(
+    aws: dict[str, Stubber],
+) -> None:
+    expect_organisation(aws, alias="legacy")
+    changed = organisation_update(
+        {"AdoptAlias": "legacy", "DeleteOnRemove": "false"},
+        {"AdoptId": ORG, "DeleteOnRemove": "false"},
+    )
+
+    assert handler.on_event(changed)["PhysicalResourceId"] == ORG
 
 
 def test_deleting_without_the_flag_keeps_the_organisation(

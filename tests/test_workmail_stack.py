@@ -354,3 +354,11 @@ def test_handler_may_delete_a_directory_only_when_the_organisation_may_go() -> N
     [delete] = [s for s in flagged if s.get("Sid") == "DeleteOrganizationDirectory"]
     assert delete["Action"] == "ds:DeleteDirectory"
     assert ":ds:" + REGION in json.dumps(delete["Resource"])
+
+
+def test_handler_may_read_the_status_of_its_own_stack_only() -> None:
+    statements = _handler_statements(workmail_template())
+
+    [status] = [s for s in statements if s.get("Sid") == "ReadOwnStackStatus"]
+    assert status["Action"] == "cloudformation:DescribeStacks"
+    assert status["Resource"] == {"Ref": "AWS::StackId"}

@@ -7,7 +7,9 @@ raising fails with the message as the reason.
 - ``Custom::WorkMailOrganization``: create one with ``Alias`` (asynchronous:
   ``is_complete`` waits for ``Active``; ``Failed`` fails the resource with
   WorkMail's reason, after deleting the failed organisation), or adopt one by
-  ``AdoptId`` or ``AdoptAlias``. Physical id: the organisation id.
+  ``AdoptId`` or ``AdoptAlias``. Physical id: the organisation id. An Update
+  never creates or swaps the organisation: a changed alias, or a switch
+  between creating and adopting, fails and leaves the organisation as it is.
 - ``Custom::WorkMailDomain``: register ``DomainName``; ``is_complete`` waits
   until WorkMail has verified the domain, then makes it the default when
   ``Default`` is ``true``. Physical id: ``<organisation id>/<domain>``.
@@ -173,11 +175,8 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 def _organization(request: _Request) -> dict[str, Any]:
     if request.action == "Delete":
         return _delete_organization(request)
-    if request.action == "Update" and not request.changed(
-        "Alias", "AdoptId", "AdoptAlias"
-    ):
-        assert request.physical_id
-        return _organization_response(request.physical_id)
+    if request.action == "Update":
+        return _keep_organization(request)
 
     adopt_id = request.props.get("AdoptId")
     adopt_alias = request.props.get("AdoptAlias")
@@ -206,6 +205,74 @@ def _organization(request: _Request) -> dict[str, Any]:
         logging.INFO, "organisation creation started", organization_id=organization_id
     )
     return _organization_response(organization_id)
+
+
+def _keep_organization(request: _Request) -> dict[str, Any]:
+    """An Update keeps the organisation behind the physical id, always.
+
+    A new physical id would make CloudFormation send Delete for the old one,
+    which with ``DeleteOnRemove`` deletes every mailbox. So an Update succeeds
+    only when its properties describe the organisation the resource already
+    has: unchanged, or a rollback that puts back what was there before a
+    refused change.
+    """
+    organization_id = str(request.physical_id)
+    if not request.changed("Alias", "AdoptId", "AdoptAlias"):
+        return _organization_response(organization_id)
+
+    try:
+        found = request.workmail.describe_organization(OrganizationId=organization_id)
+    except ClientError as error:
+        if _code(error) != "OrganizationNotFoundException":
+            raise
+        found = {}
+    adopt_id = request.props.get("AdoptId")
+    named = request.props.get("Alias") or request.props.get("AdoptAlias")
+    names_it = (
+        adopt_id == organization_id
+        if adopt_id
+        else bool(named) and named == found.get("Alias")
+    )
+    same_mode = bool(request.old.get("Alias")) == bool(request.props.get("Alias"))
+    if names_it and (same_mode or _rolling_back(request)):
+        request.log(logging.INFO, "organisation kept", organization_id=organization_id)
+        return _organization_response(organization_id)
+
+    before = _organization_setting(request.old)
+    after = _organization_setting(request.props)
+    if request.old.get("Alias") and request.props.get("Alias"):
+        raise RuntimeError(
+            f"workmail.organization.alias cannot change from "
+            f"{request.old['Alias']!r} to {request.props['Alias']!r}: an "
+            "organisation's alias is fixed at creation; expected alias: "
+            f"{request.old['Alias']} again (organisation {organization_id} is "
+            "unchanged)"
+        )
+    raise RuntimeError(
+        f"workmail.organization cannot change from {before} to {after}: the stack "
+        f"keeps the organisation it created or adopted ({organization_id}); "
+        f"expected {before} again"
+    )
+
+
+def _organization_setting(props: dict[str, Any]) -> str:
+    """How the settings file spelled the organisation: ``alias: x`` or ``adopt: x``."""
+    if props.get("Alias"):
+        return f"alias: {props['Alias']}"
+    return f"adopt: {props.get('AdoptId') or props.get('AdoptAlias')}"
+
+
+def _rolling_back(request: _Request) -> bool:
+    """Whether CloudFormation is rolling the stack back.
+
+    A rollback sends the properties from before a refused change as an
+    Update; the event itself does not say it is one, the stack's status does.
+    """
+    cloudformation = boto3.client("cloudformation")
+    stacks = cloudformation.describe_stacks(StackName=request.stack_id)["Stacks"]
+    return (
+        bool(stacks) and stacks[0].get("StackStatus") == "UPDATE_ROLLBACK_IN_PROGRESS"
+    )
 
 
 def _organization_response(organization_id: str) -> dict[str, Any]:
