@@ -767,6 +767,78 @@ def test_a_user_deleted_by_hand_is_created_again_on_update(
     assert handler.on_event(updated)["PhysicalResourceId"] == USER_ID
 
 
+def user_update(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    return event(
+        "Update",
+        "Custom::WorkMailUser",
+        new,
+        PhysicalResourceId=USER_ID,
+        OldResourceProperties=old,
+    )
+
+
+def test_renaming_a_user_in_place_fails_and_keeps_the_user(
+    aws: dict[str, Stubber],
+) -> None:
+    # jane.doe and jane-doe share a construct id, so this reaches the handler
+    # as an Update; finding or creating jane-doe would get a new physical id.
+    aws["workmail"].add_response("describe_user", user("ENABLED"), USER_KEY)
+    renamed = user_update(user_props(Name="jane-doe"), user_props())
+
+    with pytest.raises(
+        RuntimeError,
+        match=(
+            r"^the name of WorkMail user 'jane\.doe' cannot change to 'jane-doe': "
+            r".*expected 'jane\.doe', or remove the entry"
+        ),
+    ):
+        handler.on_event(renamed)
+
+
+def test_the_rollback_of_a_refused_rename_keeps_the_user(
+    aws: dict[str, Stubber],
+) -> None:
+    workmail = aws["workmail"]
+    workmail.add_response("describe_user", user("ENABLED"), USER_KEY)
+    workmail.add_response("list_aliases", {"Aliases": [ALIAS]}, ENTITY_KEY)
+    rollback = user_update(user_props(), user_props(Name="jane-doe"))
+
+    assert handler.on_event(rollback)["PhysicalResourceId"] == USER_ID
+
+
+def test_moving_a_user_to_another_organisation_fails_and_keeps_the_user(
+    aws: dict[str, Stubber],
+) -> None:
+    error(
+        aws["workmail"],
+        "describe_user",
+        "EntityNotFoundException",
+        {"OrganizationId": OTHER_ORG, "UserId": USER_ID},
+    )
+    moved = user_update(user_props(OrganizationId=OTHER_ORG), user_props())
+
+    with pytest.raises(
+        RuntimeError,
+        match=(
+            f"^the WorkMail user 'jane.doe' \\({USER_ID}\\) cannot move from "
+            f"organisation {ORG} to {OTHER_ORG}: WorkMail has no move; expected "
+            f"organisation {ORG}"
+        ),
+    ):
+        handler.on_event(moved)
+
+
+def test_the_rollback_of_a_refused_move_keeps_the_user(
+    aws: dict[str, Stubber],
+) -> None:
+    workmail = aws["workmail"]
+    workmail.add_response("describe_user", user("ENABLED"), USER_KEY)
+    workmail.add_response("list_aliases", {"Aliases": [ALIAS]}, ENTITY_KEY)
+    rollback = user_update(user_props(), user_props(OrganizationId=OTHER_ORG))
+
+    assert handler.on_event(rollback)["PhysicalResourceId"] == USER_ID
+
+
 def test_removing_a_user_without_the_flag_keeps_the_mailbox(
     aws: dict[str, Stubber], log_messages: Callable[[], list[str]]
 ) -> None:
@@ -918,6 +990,25 @@ def test_a_retried_group_create_adds_only_the_missing_member(
     result = handler.on_event(event("Create", "Custom::WorkMailGroup", group_props()))
 
     assert result["PhysicalResourceId"] == GROUP_ID
+
+
+def test_renaming_a_group_in_place_fails_and_keeps_the_group(
+    aws: dict[str, Stubber],
+) -> None:
+    aws["workmail"].add_response("describe_group", group("ENABLED"), GROUP_KEY)
+    renamed = event(
+        "Update",
+        "Custom::WorkMailGroup",
+        group_props(Name="support_team"),
+        PhysicalResourceId=GROUP_ID,
+        OldResourceProperties=group_props(),
+    )
+
+    with pytest.raises(
+        RuntimeError,
+        match=r"^the name of WorkMail group 'support' cannot change to 'support_team'",
+    ):
+        handler.on_event(renamed)
 
 
 def test_removing_a_group_with_the_flag_disables_then_deletes_it(

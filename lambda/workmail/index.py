@@ -16,8 +16,10 @@ raising fails with the message as the reason.
 - ``Custom::WorkMailUser`` and ``Custom::WorkMailGroup``: find by name or
   create, then bring display name, role, enabled state, primary address,
   aliases and (groups) members to what the properties say. Physical id: the
-  entity id. A user's initial password is read from ``PasswordSecretArn`` when
-  the user is created, and nowhere else.
+  entity id; an Update that renames the entity or moves it to another
+  organisation fails rather than switch to another entity. A user's initial
+  password is read from ``PasswordSecretArn`` when the user is created, and
+  nowhere else.
 
 Every request is safe to repeat: what already is as wanted is left alone. On
 Delete, nothing is removed unless ``DeleteOnRemove`` is ``true``; then
@@ -556,13 +558,11 @@ def _entity(request: _Request, kind: _Kind) -> dict[str, Any]:
 
     entity_id: str | None = None
     current: dict[str, Any] | None = None
-    if request.action == "Update" and not request.changed("OrganizationId", "Name"):
-        entity_id = request.physical_id
-        try:
-            current = kind.describe(request, str(entity_id))
-        except ClientError as error:
-            if _code(error) != "EntityNotFoundException":
-                raise
+    if request.action == "Update":
+        entity_id = str(request.physical_id)
+        current = _present(request, kind, entity_id)
+        _check_same_entity(request, kind, entity_id, current)
+        if current is None:
             request.log(
                 logging.WARNING, f"{kind.noun} gone; creating it again", entity=name
             )
@@ -583,6 +583,47 @@ def _entity(request: _Request, kind: _Kind) -> dict[str, Any]:
         current = kind.describe(request, entity_id)
     _reconcile(request, kind, entity_id, name, current)
     return {"PhysicalResourceId": entity_id, "Data": {"EntityId": entity_id}}
+
+
+def _present(request: _Request, kind: _Kind, entity_id: str) -> dict[str, Any] | None:
+    """The entity as WorkMail describes it, or ``None`` when it is gone."""
+    try:
+        current = kind.describe(request, entity_id)
+    except ClientError as error:
+        if _code(error) not in _GONE:
+            raise
+        return None
+    return None if current.get("State") == "DELETED" else current
+
+
+def _check_same_entity(
+    request: _Request, kind: _Kind, entity_id: str, current: dict[str, Any] | None
+) -> None:
+    """Refuse an Update that would give the resource another entity.
+
+    Finding or creating one under a new name or organisation returns a new
+    physical id, and CloudFormation then deletes the old entity when it
+    carries ``DeleteOnRemove``. A rollback names the entity the resource
+    already has, so it passes.
+    """
+    old_org = request.old.get("OrganizationId")
+    new_org = request.props["OrganizationId"]
+    if current is None and request.changed("OrganizationId"):
+        raise RuntimeError(
+            f"the WorkMail {kind.noun} {request.props['Name']!r} ({entity_id}) "
+            f"cannot move from organisation {old_org} to {new_org}: WorkMail "
+            f"has no move; expected organisation {old_org}, where it was created"
+        )
+    if (
+        current is not None
+        and str(current.get("Name", "")).lower() != str(request.props["Name"]).lower()
+    ):
+        raise RuntimeError(
+            f"the name of WorkMail {kind.noun} {current.get('Name')!r} cannot "
+            f"change to {request.props['Name']!r}: WorkMail keeps the name an "
+            f"entity was created with; expected {current.get('Name')!r}, or "
+            "remove the entry and add the new name in a later deploy"
+        )
 
 
 def _reconcile(
