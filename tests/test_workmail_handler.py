@@ -717,17 +717,69 @@ def test_changed_name_address_and_aliases_are_applied(
     workmail.add_response(
         "update_primary_email_address", {}, {**ENTITY_KEY, "Email": new_email}
     )
-    workmail.add_response(
-        "list_aliases", {"Aliases": [f"old@{DOMAIN}", new_email]}, ENTITY_KEY
-    )
+    workmail.add_response("list_aliases", {"Aliases": [EMAIL, new_email]}, ENTITY_KEY)
     workmail.add_response("create_alias", {}, {**ENTITY_KEY, "Alias": new_alias})
-    workmail.add_response("delete_alias", {}, {**ENTITY_KEY, "Alias": f"old@{DOMAIN}"})
-    updated = event(
-        "Update",
-        "Custom::WorkMailUser",
+    updated = user_update(
         user_props(DisplayName="Jane Q. Doe", Email=new_email, Aliases=[new_alias]),
-        PhysicalResourceId=USER_ID,
-        OldResourceProperties=user_props(),
+        user_props(),
+    )
+
+    # The alias that became the primary address and the former primary
+    # address both stay: the Stubber lists no delete_alias.
+    assert handler.on_event(updated)["PhysicalResourceId"] == USER_ID
+
+
+def test_an_alias_that_leaves_the_list_is_removed_and_others_stay(
+    aws: dict[str, Stubber],
+) -> None:
+    workmail = aws["workmail"]
+    dropped = f"jd@{DOMAIN}"
+    workmail.add_response("describe_user", user("ENABLED"), USER_KEY)
+    workmail.add_response(
+        "list_aliases",
+        {"Aliases": [ALIAS, dropped, f"from-console@{DOMAIN}"]},
+        ENTITY_KEY,
+    )
+    workmail.add_response("delete_alias", {}, {**ENTITY_KEY, "Alias": dropped})
+    updated = user_update(user_props(), user_props(Aliases=[ALIAS, dropped]))
+
+    assert handler.on_event(updated)["PhysicalResourceId"] == USER_ID
+
+
+@pytest.mark.parametrize("kept_by_workmail", [True, False])
+def test_a_changed_primary_address_keeps_the_old_one_as_an_alias(
+    aws: dict[str, Stubber], kept_by_workmail: bool
+) -> None:
+    # A new default domain gives every user without `email` a new address.
+    workmail = aws["workmail"]
+    new_email = "jane.doe@new.example.com"
+    workmail.add_response("describe_user", user("ENABLED"), USER_KEY)
+    workmail.add_response(
+        "update_primary_email_address", {}, {**ENTITY_KEY, "Email": new_email}
+    )
+    listed = [ALIAS, EMAIL] if kept_by_workmail else [ALIAS]
+    workmail.add_response("list_aliases", {"Aliases": listed}, ENTITY_KEY)
+    if not kept_by_workmail:
+        workmail.add_response("create_alias", {}, {**ENTITY_KEY, "Alias": EMAIL})
+    updated = user_update(user_props(Email=new_email), user_props())
+
+    # No delete_alias is listed: removing the old address would fail the test.
+    assert handler.on_event(updated)["PhysicalResourceId"] == USER_ID
+
+
+def test_a_former_primary_address_survives_later_updates(
+    aws: dict[str, Stubber],
+) -> None:
+    workmail = aws["workmail"]
+    new_email = "jane.doe@new.example.com"
+    workmail.add_response("describe_user", user("ENABLED", email=new_email), USER_KEY)
+    workmail.add_response(
+        "update_user", {}, {**USER_KEY, "DisplayName": "Jane Q. Doe", "Role": "USER"}
+    )
+    workmail.add_response("list_aliases", {"Aliases": [ALIAS, EMAIL]}, ENTITY_KEY)
+    updated = user_update(
+        user_props(Email=new_email, DisplayName="Jane Q. Doe"),
+        user_props(Email=new_email),
     )
 
     assert handler.on_event(updated)["PhysicalResourceId"] == USER_ID

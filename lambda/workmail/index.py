@@ -15,7 +15,9 @@ raising fails with the message as the reason.
   ``Default`` is ``true``. Physical id: ``<organisation id>/<domain>``.
 - ``Custom::WorkMailUser`` and ``Custom::WorkMailGroup``: find by name or
   create, then bring display name, role, enabled state, primary address,
-  aliases and (groups) members to what the properties say. Physical id: the
+  aliases and (groups) members to what the properties say. An alias is only
+  removed when it leaves ``Aliases``; a former primary address stays an
+  alias. Physical id: the
   entity id; an Update that renames the entity or moves it to another
   organisation fails rather than switch to another entity. A user's initial
   password is read from ``PasswordSecretArn`` when the user is created, and
@@ -651,12 +653,13 @@ def _reconcile(
             request.log(logging.INFO, "user details updated", **fields)
 
     state = current.get("State")
+    previous = str(current.get("Email", "")).lower()
     if enabled and state == "DISABLED":
         request.workmail.register_to_work_mail(
             OrganizationId=organization_id, EntityId=entity_id, Email=email
         )
         request.log(logging.INFO, f"{kind.noun} enabled", **fields)
-    elif enabled and str(current.get("Email", "")).lower() != email:
+    elif enabled and previous != email:
         request.workmail.update_primary_email_address(
             OrganizationId=organization_id, EntityId=entity_id, Email=email
         )
@@ -683,14 +686,19 @@ def _reconcile(
             EntityId=entity_id,
         )
     ]
-    for alias in wanted:
+    # Mail to a former primary address would bounce: it stays as an alias.
+    kept = [previous] if previous and previous != email and state != "DISABLED" else []
+    for alias in wanted + kept:
         if alias not in present:
             request.workmail.create_alias(
                 OrganizationId=organization_id, EntityId=entity_id, Alias=alias
             )
             request.log(logging.INFO, "alias added", **fields)
+    # Only an alias the settings listed before is theirs to remove; a former
+    # primary address, or one added in the console, still receives mail.
+    listed_before = [str(alias).lower() for alias in request.old.get("Aliases", [])]
     for alias in present:
-        if alias not in wanted and alias != email:
+        if alias in listed_before and alias not in wanted and alias != email:
             request.workmail.delete_alias(
                 OrganizationId=organization_id, EntityId=entity_id, Alias=alias
             )
