@@ -193,6 +193,37 @@ def test_a_failed_organisation_fails_with_the_reason_and_is_removed(
         handler.is_complete(polled)
 
 
+def test_a_failed_organisation_that_cannot_be_removed_still_fails_with_the_reason(
+    aws: dict[str, Stubber], log_messages: Callable[[], list[str]]
+) -> None:
+    workmail = aws["workmail"]
+    workmail.add_response(
+        "describe_organization",
+        {"OrganizationId": ORG, "State": "Failed", "ErrorMessage": "quota reached"},
+        {"OrganizationId": ORG},
+    )
+    error(
+        workmail,
+        "delete_organization",
+        "AccessDeniedException",
+        {"OrganizationId": ORG, "DeleteDirectory": True, "ForceDelete": True},
+    )
+    polled = event(
+        "Create", "Custom::WorkMailOrganization", org_props(), PhysicalResourceId=ORG
+    )
+
+    with pytest.raises(
+        RuntimeError,
+        match=(
+            f"^WorkMail organisation {ORG} failed to become active: quota reached; "
+            r"removing it failed \(AccessDeniedException\): delete it in the "
+            "WorkMail console before deploying again$"
+        ),
+    ):
+        handler.is_complete(polled)
+    assert "failed organisation not removed" in log_messages()
+
+
 def test_a_taken_alias_fails_and_suggests_adopting_it(aws: dict[str, Stubber]) -> None:
     error(
         aws["workmail"],

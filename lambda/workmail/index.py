@@ -339,13 +339,28 @@ def _organization_ready(request: _Request) -> dict[str, Any]:
         }
     if state == "Failed":
         reason = found.get("ErrorMessage") or "no reason given"
+        message = (
+            f"WorkMail organisation {organization_id} failed to become active: {reason}"
+        )
         if not (request.props.get("AdoptId") or request.props.get("AdoptAlias")):
             # A failed organisation holds no mail: remove it so that the next
             # deployment can create the alias again.
-            _request_deletion(request, organization_id)
-        raise RuntimeError(
-            f"WorkMail organisation {organization_id} failed to become active: {reason}"
-        )
+            try:
+                _request_deletion(request, organization_id)
+            except Exception as cleanup:
+                # WorkMail's reason is what the user must see; the cleanup
+                # failure only adds what is left to do.
+                request.log(
+                    logging.WARNING,
+                    "failed organisation not removed",
+                    organization_id=organization_id,
+                    error_code=_code(cleanup),
+                )
+                message += (
+                    f"; removing it failed ({_code(cleanup)}): delete it in the "
+                    "WorkMail console before deploying again"
+                )
+        raise RuntimeError(message)
     if state in ("Deleted", "Deleting"):
         raise RuntimeError(
             f"WorkMail organisation {organization_id} is {state.lower()}; expected "
