@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 _SPF_LOOKUP_LIMIT = 10
-_EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9.-]+\.[a-z]{2,}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -275,11 +274,7 @@ class DmarcSettings(Settings):
             address = entry.strip()
             if address.lower().startswith("mailto:"):
                 address = address[len("mailto:") :]
-            if not _EMAIL.match(address.lower()):
-                raise ValueError(
-                    f"{entry!r} is not a report address; expected an address such "
-                    "as dmarc@example.com"
-                )
+            address = names.normalise_address(address, example="dmarc@example.com")
             uris.append(f"mailto:{address}")
         return uris
 
