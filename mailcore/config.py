@@ -526,11 +526,17 @@ class EnvironmentConfig(Settings):
         return f"{self.app}-{self.name}-{names.stack_slug(domain.name)}"
 
 
-def load_environment(name: str, directory: Path) -> EnvironmentConfig:
-    """Read ``<directory>/<name>.yaml``; raise :class:`ConfigError` on any mistake."""
+def load_environment(
+    name: str, directory: Path, *, option: str = "-c env"
+) -> EnvironmentConfig:
+    """Read ``<directory>/<name>.yaml``; raise :class:`ConfigError` on any mistake.
+
+    ``option`` is how the caller's user wrote the name (``-c env`` for cdk,
+    ``--env`` for mailctl), so that a bad name is reported as they typed it.
+    """
     if not _ENV_NAME.match(name):
         raise ConfigError(
-            f"-c env={name!r}: expected the name of a file in environments/, "
+            f"{option}={name!r}: expected the name of a file in environments/, "
             "lower-case letters, digits and hyphens"
         )
     path = directory / f"{name}.yaml"
