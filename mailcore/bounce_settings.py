@@ -12,11 +12,11 @@ CloudFormation output ``mailctl bounces`` reads.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
+from mailcore import names
 from mailcore.settings_base import Settings
 
 if TYPE_CHECKING:
@@ -37,8 +37,6 @@ __all__ = [
 
 # The CloudFormation output of a domain's stack that names its events table.
 EVENTS_TABLE_OUTPUT = "DeliveryEventsTableName"
-
-_EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9.-]+\.[a-z]{2,}$")
 
 
 class RateThresholds(Settings):
@@ -81,12 +79,7 @@ class BounceSettings(Settings):
     def _addresses(cls, value: list[str]) -> list[str]:
         cleaned = []
         for entry in value:
-            address = entry.strip().lower()
-            if not _EMAIL.match(address):
-                raise ValueError(
-                    f"{entry!r} is not an email address; expected an address such "
-                    "as ops@example.com"
-                )
+            address = names.normalise_address(entry, example="ops@example.com")
             if address in cleaned:
                 raise ValueError(f"{entry!r} is listed twice; expected each once")
             cleaned.append(address)

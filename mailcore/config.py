@@ -50,7 +50,6 @@ __all__ = [
 ]
 
 _SPF_LOOKUP_LIMIT = 10
-_EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9.-]+\.[a-z]{2,}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -294,11 +293,7 @@ class DmarcSettings(Settings):
                     "address without '!', optionally followed by a limit such as "
                     "'!10m'"
                 )
-            if not _EMAIL.match(address.lower()):
-                raise ValueError(
-                    f"{entry!r} is not a report address; expected an address such "
-                    "as dmarc@example.com"
-                )
+            address = names.normalise_address(address, example="dmarc@example.com")
             uris.append(f"mailto:{address}{bang}{size.lower()}")
         return uris
 
@@ -575,11 +570,17 @@ def _is_tag_character(character: str) -> bool:
     )
 
 
-def load_environment(name: str, directory: Path) -> EnvironmentConfig:
-    """Read ``<directory>/<name>.yaml``; raise :class:`ConfigError` on any mistake."""
+def load_environment(
+    name: str, directory: Path, *, option: str = "-c env"
+) -> EnvironmentConfig:
+    """Read ``<directory>/<name>.yaml``; raise :class:`ConfigError` on any mistake.
+
+    ``option`` is how the caller's user wrote the name (``-c env`` for cdk,
+    ``--env`` for mailctl), so that a bad name is reported as they typed it.
+    """
     if not _ENV_NAME.match(name):
         raise ConfigError(
-            f"-c env={name!r}: expected the name of a file in environments/, "
+            f"{option}={name!r}: expected the name of a file in environments/, "
             "lower-case letters, digits and hyphens"
         )
     path = directory / f"{name}.yaml"

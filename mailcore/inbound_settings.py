@@ -37,7 +37,6 @@ __all__ = [
 _SES_NAME_LIMIT = 64
 _RECIPIENT_LIMIT = 100
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-_LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 _FUNCTION_ARN = re.compile(
     r"^arn:aws(-[a-z]+)*:lambda:(?P<region>[a-z]{2}(-[a-z]+)+-\d):"
     r"(?P<account>\d{12}):function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$"
@@ -196,21 +195,17 @@ def inbound_problem(config: EnvironmentConfig) -> str | None:
 
 def _normalise_address(entry: str) -> str:
     text = entry.strip().lower()
-    local, at, domain = text.rpartition("@")
+    local, at, _ = text.rpartition("@")
     if "*" in local:
         raise ValueError(
             f"{entry!r}: SES receipt rules match exact addresses, not patterns; "
             "expected an address such as support@example.com, or no recipients "
             "to receive for the whole domain"
         )
-    if not at or not _LOCAL_PART.match(local):
+    if not at:
         raise ValueError(
-            f"{entry!r} is not an address; expected addresses such as "
+            f"{entry!r} is not an email address; expected addresses such as "
             "support@example.com (leave recipients out to receive for the whole "
             "domain)"
         )
-    try:
-        domain = names.normalise_domain(domain)
-    except ValueError as error:
-        raise ValueError(f"{entry!r}: {error}") from None
-    return f"{local}@{domain}"
+    return names.normalise_address(entry, example="support@example.com")

@@ -1,8 +1,9 @@
-"""Rules for domain names: one normal form, and the checks that go with it.
+"""Rules for domain names and email addresses: one normal form, and its checks.
 
 Domain names are compared and turned into ids in one form only: lower case, no
 surrounding spaces, no trailing dot. Every other module goes through
-:func:`normalise_domain` before it looks at a name.
+:func:`normalise_domain` before it looks at a name, and through
+:func:`normalise_address` before it looks at an email address.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 
 __all__ = [
     "is_within",
+    "normalise_address",
     "normalise_domain",
     "relative_name",
     "shortened",
@@ -20,6 +22,10 @@ __all__ = [
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _SERVICE_LABEL = re.compile(r"^_[a-z0-9-]{1,62}$")
+# RFC 5322's dot-atom: runs of these characters joined by single dots.
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LOCAL_PART = re.compile(rf"^{_ATOM}(\.{_ATOM})*$")
+_LOCAL_PART_LIMIT = 64
 
 
 def normalise_domain(value: str, *, allow_service_labels: bool = False) -> str:
@@ -56,6 +62,39 @@ def normalise_domain(value: str, *, allow_service_labels: bool = False) -> str:
     if labels[-1].isdigit():
         raise ValueError("expected a domain name, not an IP address")
     return name
+
+
+def normalise_address(value: str, *, example: str = "name@example.com") -> str:
+    """Return ``value`` as ``local@domain`` in lower case, the domain normalised.
+
+    The part before the @ is a dot-atom of RFC 5322 (no leading, trailing or
+    doubled dot, at most 64 characters); the domain follows
+    :func:`normalise_domain`, so an internationalised one is written in its
+    xn-- form. Raises ``ValueError`` with one sentence that names the value and
+    offers ``example`` as what was expected.
+    """
+    text = value.strip().lower()
+    local, at, domain = text.rpartition("@")
+    if not at or not local:
+        raise ValueError(
+            f"{value!r} is not an email address; expected an address such as {example}"
+        )
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        raise ValueError(
+            f"{value!r} is not an email address: a dot starts or ends the part "
+            "before the @, or two dots follow each other; expected an address "
+            f"such as {example}"
+        )
+    if len(local) > _LOCAL_PART_LIMIT or not _LOCAL_PART.match(local):
+        raise ValueError(
+            f"{value!r} is not an email address; expected at most 64 letters, "
+            f"digits and !#$%&'*+/=?^_`{{|}}~.- before the @, such as {example}"
+        )
+    try:
+        domain = normalise_domain(domain)
+    except ValueError as error:
+        raise ValueError(f"{value!r}: {error}") from None
+    return f"{local}@{domain}"
 
 
 def is_within(name: str, zone: str) -> bool:

@@ -31,7 +31,6 @@ __all__ = [
 _USER_NAME = re.compile(r"^[a-z](-?[a-z0-9])*$")
 _USER_NAME_LIMIT = 32
 _IAM_USER_NAME_LIMIT = 64
-_LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'+/=?^_`{|}~.*-]+$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _PRINCIPAL = re.compile(
     r"^arn:aws(-[a-z]+)*:(iam|sts)::(?P<account>\d{12}):"
@@ -235,7 +234,7 @@ def _normalise_sender(entry: str) -> str:
             raise ValueError(f"{entry!r}: {error}") from None
 
     local, _, domain = text.rpartition("@")
-    if not local or not _LOCAL_PART.match(local) or local.strip("*") == "":
+    if local.strip("*") == "":
         raise ValueError(
             f"{entry!r} is not an address or pattern; expected a domain such as "
             "example.com, an address such as alerts@example.com or a pattern such "
@@ -246,8 +245,6 @@ def _normalise_sender(entry: str) -> str:
             f"{entry!r}: a pattern may only use * before the @; expected a "
             "whole domain after it"
         )
-    try:
-        domain = names.normalise_domain(domain)
-    except ValueError as error:
-        raise ValueError(f"{entry!r}: {error}") from None
-    return f"{local}@{domain}"
+    # * is one of the characters a dot-atom allows, so a pattern is checked as
+    # an address.
+    return names.normalise_address(entry, example="alerts@example.com")

@@ -57,7 +57,8 @@ _ORGANIZATION_ID = re.compile(r"^m-[0-9a-f]{32}$")
 _ORGANIZATION_ALIAS = re.compile(r"^(?!d-)[a-z0-9]+(-[a-z0-9]+)*$")
 _ORGANIZATION_ALIAS_LIMIT = 62
 _ENTITY_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_LOCAL_PART = re.compile(r"^[a-z0-9._%+-]{1,64}$")
+# Narrower than RFC 5322: the pattern of WorkMail's EmailAddress shape.
+_WORKMAIL_LOCAL_PART = re.compile(r"^[a-z0-9._%+-]{1,64}$")
 _ROLES = {"user": "USER", "system_user": "SYSTEM_USER"}
 
 
@@ -411,14 +412,10 @@ def _group_cycle(groups: list[WorkMailGroupSettings]) -> list[str]:
 
 
 def _address(value: str) -> str:
-    text = value.strip().lower()
-    local, at, domain = text.rpartition("@")
-    if not at or not _LOCAL_PART.match(local):
+    address = names.normalise_address(value, example="jane@example.com")
+    if not _WORKMAIL_LOCAL_PART.match(address.rpartition("@")[0]):
         raise ValueError(
-            f"{value!r} is not an address; expected one such as jane@example.com"
+            f"{value!r}: WorkMail takes only letters, digits and . _ % + - before "
+            "the @; expected an address such as jane@example.com"
         )
-    try:
-        domain = names.normalise_domain(domain)
-    except ValueError as error:
-        raise ValueError(f"{value!r}: {error}") from None
-    return f"{local}@{domain}"
+    return address

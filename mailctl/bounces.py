@@ -106,7 +106,9 @@ def _run(arguments: argparse.Namespace) -> int:
 
 def _report(arguments: argparse.Namespace, since: datetime) -> list[str]:
     try:
-        config = load_environment(arguments.env, Path(arguments.environments))
+        config = load_environment(
+            arguments.env, Path(arguments.environments), option="--env"
+        )
     except ConfigError as error:
         raise _Problem(str(error)) from None
     try:

@@ -53,7 +53,7 @@ def add_environment_arguments(parser: argparse.ArgumentParser) -> None:
 def load_environment(arguments: argparse.Namespace) -> EnvironmentConfig:
     """The environment ``--env`` names, read exactly as ``cdk deploy`` reads it."""
     try:
-        return _load_environment(arguments.env, arguments.environments)
+        return _load_environment(arguments.env, arguments.environments, option="--env")
     except ConfigError as error:
         raise UsageError(str(error)) from None
 

@@ -78,11 +78,7 @@ class WorkMailProvider(Construct):
     a new organisation is ``Active`` and until WorkMail has verified a domain.
     """
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, may_delete_organization: bool
-    ) -> None:
-        """``may_delete_organization``: whether the organisation's entry says
-        ``delete_on_remove``; only then may the handler delete its directory."""
+    def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
 
@@ -123,26 +119,37 @@ class WorkMailProvider(Construct):
                 conditions={"StringEquals": {"aws:RequestedRegion": stack.region}},
             )
         )
-        if may_delete_organization:
-            directories = stack.format_arn(
-                service="ds", resource="directory", resource_name="*"
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadOwnStackStatus",
+                # An Update that would swap the organisation fails unless the
+                # stack is rolling back to the organisation it already has.
+                actions=["cloudformation:DescribeStacks"],
+                resources=[stack.stack_id],
             )
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="DeleteOrganizationDirectory",
-                    actions=["ds:DeleteDirectory"],
-                    resources=[directories],
-                )
+        )
+        # DeleteOrganization removes the directory with the caller's rights. A
+        # created organisation that ends up Failed is removed whatever
+        # delete_on_remove says, so this is needed for every created one.
+        directories = stack.format_arn(
+            service="ds", resource="directory", resource_name="*"
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DeleteOrganizationDirectory",
+                actions=["ds:DeleteDirectory"],
+                resources=[directories],
             )
-            acknowledge_wildcard(
-                self.role,
-                resource=directories,
-                reason=(
-                    "WorkMail makes the organisation's directory, whose id is known "
-                    "only at deploy time; present only when the organisation's "
-                    "entry says delete_on_remove, for DeleteOrganization."
-                ),
-            )
+        )
+        acknowledge_wildcard(
+            self.role,
+            resource=directories,
+            reason=(
+                "WorkMail makes the organisation's directory, whose id is known "
+                "only at deploy time; DeleteOrganization removes it when a failed "
+                "organisation is cleaned up or one with delete_on_remove goes."
+            ),
+        )
         acknowledge_wildcard(
             self.role,
             resource=organizations,

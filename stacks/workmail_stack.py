@@ -45,11 +45,7 @@ class WorkMailStack(Stack):
         )
 
         organization = settings.organization
-        provider = WorkMailProvider(
-            self,
-            "Provider",
-            may_delete_organization=organization.delete_on_remove,
-        )
+        provider = WorkMailProvider(self, "Provider")
         properties: dict[str, str] = {
             "DeleteOnRemove": str(organization.delete_on_remove).lower()
         }

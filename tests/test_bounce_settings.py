@@ -61,6 +61,13 @@ def test_notify_addresses_are_trimmed_and_lower_case():
     assert bounces.notify == ["ops@example.com"]
 
 
+def test_a_notify_address_in_an_internationalised_domain_is_written_as_xn():
+    bounces = make_config(settings(notify=["ops@example.xn--p1ai"])).bounces
+
+    assert bounces is not None
+    assert bounces.notify == ["ops@example.xn--p1ai"]
+
+
 def test_monitoring_regions_are_each_ses_region_once_in_order_of_first_use():
     config = make_config(settings())
 

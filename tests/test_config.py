@@ -344,7 +344,9 @@ def test_a_dmarc_percentage_over_100_is_rejected() -> None:
 
 
 def test_a_dmarc_report_address_without_at_sign_is_rejected() -> None:
-    with pytest.raises(ConfigError, match=r"'reports\.example\.com' is not a report"):
+    with pytest.raises(
+        ConfigError, match=r"'reports\.example\.com' is not an email address"
+    ):
         only_domain(dmarc={"rua": ["reports.example.com"]})
 
 

@@ -444,9 +444,22 @@ def test_a_redelivery_after_a_failed_write_suppresses_again_and_records(
         json.dumps({"eventType": "Bounce", "mail": {"messageId": MESSAGE_ID}}),
         json.dumps({"eventType": "Open", "mail": mail(), "open": {}}),
         json.dumps({**BOUNCE, "bounce": {**BOUNCE["bounce"], "timestamp": "yday"}}),
+        json.dumps(
+            {
+                **BOUNCE,
+                "bounce": {**BOUNCE["bounce"], "timestamp": "2026-13-45T99:99:99Z"},
+            }
+        ),
         json.dumps({**REJECT, "mail": {**mail(), "destination": []}}),
     ],
-    ids=["not-json", "no-bounce-object", "unrecorded-type", "bad-time", "no-recipient"],
+    ids=[
+        "not-json",
+        "no-bounce-object",
+        "unrecorded-type",
+        "bad-time",
+        "impossible-time",
+        "no-recipient",
+    ],
 )
 def test_a_malformed_event_fails_alone_and_the_rest_of_the_batch_is_recorded(aws, body):
     publish(aws, body)

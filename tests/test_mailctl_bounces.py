@@ -123,6 +123,10 @@ def test_a_domain_without_a_deployed_stack_fails_in_one_line(deployed, capsys):
         (["unknown.org"], "DOMAIN 'unknown.org' is not in environment example"),
         (["example.com", "--since", "yesterday"], "--since 'yesterday': expected"),
         (["example.com", "--env", "nope"], "no such environment 'nope'"),
+        (
+            ["example.com", "--env", "../etc"],
+            "error: --env='../etc': expected the name of a file in environments/",
+        ),
     ],
 )
 def test_a_mistake_fails_in_one_line_before_any_aws_call(arguments, message, capsys):

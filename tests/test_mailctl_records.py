@@ -196,7 +196,7 @@ def test_live_when_ses_refuses_is_one_line_and_exit_1(monkeypatch, capsys) -> No
     [
         (
             ["--env", "Prod!"],
-            "mailctl records: error: -c env='Prod!': expected the name of a file",
+            "mailctl records: error: --env='Prod!': expected the name of a file",
         ),
         (
             ["--env", "example", "nowhere.org"],

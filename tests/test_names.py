@@ -6,6 +6,7 @@ import pytest
 
 from mailcore.names import (
     is_within,
+    normalise_address,
     normalise_domain,
     relative_name,
     shortened,
@@ -59,6 +60,46 @@ def test_a_service_label_is_rejected_unless_allowed() -> None:
         normalise_domain("_DMARC.Example.com", allow_service_labels=True)
         == "_dmarc.example.com"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "normal"),
+    [
+        (" Jane.Doe@Team.Example.com ", "jane.doe@team.example.com"),
+        ("ops@example.xn--p1ai", "ops@example.xn--p1ai"),
+        ("o'brien+tag@example.com.", "o'brien+tag@example.com"),
+        ("noreply-*@example.com", "noreply-*@example.com"),
+        ("a" * 64 + "@example.com", "a" * 64 + "@example.com"),
+    ],
+)
+def test_a_valid_address_comes_back_in_its_normal_form(given: str, normal: str) -> None:
+    assert normalise_address(given) == normal
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("support", r"^'support' is not an email address; expected an address"),
+        ("@example.com", "not an email address; expected an address"),
+        ("jane.@team.example.com", "a dot starts or ends the part before the @"),
+        (".support.@example.eu", "a dot starts or ends the part before the @"),
+        ("ja..ne@example.com", "two dots follow each other"),
+        ("jane doe@example.com", "expected at most 64 letters, digits and"),
+        ("a" * 65 + "@example.com", "expected at most 64 letters, digits and"),
+        ("jane@localhost", r"^'jane@localhost': expected a domain name with at least"),
+        ("jane@bücher.example", r"xn-- \(punycode\) form"),
+    ],
+)
+def test_an_invalid_address_is_rejected_with_what_was_expected(
+    given: str, expected: str
+) -> None:
+    with pytest.raises(ValueError, match=expected):
+        normalise_address(given, example="ops@example.com")
+
+
+def test_the_error_offers_the_callers_example() -> None:
+    with pytest.raises(ValueError, match=r"such as dmarc@example\.com$"):
+        normalise_address("reports.example.com", example="dmarc@example.com")
 
 
 @pytest.mark.parametrize(

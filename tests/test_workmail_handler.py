@@ -57,13 +57,13 @@ class FakeContext:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Stubber]]:
-    """Stubbed WorkMail and Secrets Manager clients, handed to the handler."""
+    """Stubbed WorkMail, Secrets Manager and CloudFormation clients."""
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(variable, "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     clients = {
         name: boto3.client(name, region_name=REGION)
-        for name in ("workmail", "secretsmanager")
+        for name in ("workmail", "secretsmanager", "cloudformation")
     }
     stubs = {name: Stubber(client) for name, client in clients.items()}
     monkeypatch.setattr(handler.boto3, "client", lambda name, **_: clients[name])
@@ -193,6 +193,37 @@ def test_a_failed_organisation_fails_with_the_reason_and_is_removed(
         handler.is_complete(polled)
 
 
+def test_a_failed_organisation_that_cannot_be_removed_still_fails_with_the_reason(
+    aws: dict[str, Stubber], log_messages: Callable[[], list[str]]
+) -> None:
+    workmail = aws["workmail"]
+    workmail.add_response(
+        "describe_organization",
+        {"OrganizationId": ORG, "State": "Failed", "ErrorMessage": "quota reached"},
+        {"OrganizationId": ORG},
+    )
+    error(
+        workmail,
+        "delete_organization",
+        "AccessDeniedException",
+        {"OrganizationId": ORG, "DeleteDirectory": True, "ForceDelete": True},
+    )
+    polled = event(
+        "Create", "Custom::WorkMailOrganization", org_props(), PhysicalResourceId=ORG
+    )
+
+    with pytest.raises(
+        RuntimeError,
+        match=(
+            f"^WorkMail organisation {ORG} failed to become active: quota reached; "
+            r"removing it failed \(AccessDeniedException\): delete it in the "
+            "WorkMail console before deploying again$"
+        ),
+    ):
+        handler.is_complete(polled)
+    assert "failed organisation not removed" in log_messages()
+
+
 def test_a_taken_alias_fails_and_suggests_adopting_it(aws: dict[str, Stubber]) -> None:
     error(
         aws["workmail"],
@@ -276,6 +307,134 @@ def test_an_update_that_keeps_the_alias_keeps_the_organisation(
     )
 
     assert handler.on_event(updated)["PhysicalResourceId"] == ORG
+
+
+def organisation_update(new: dict[str, str], old: dict[str, str]) -> dict[str, Any]:
+    return event(
+        "Update",
+        "Custom::WorkMailOrganization",
+        new,
+        PhysicalResourceId=ORG,
+        OldResourceProperties=old,
+    )
+
+
+def expect_organisation(aws: dict[str, Stubber], alias: str = "example-team") -> None:
+    aws["workmail"].add_response(
+        "describe_organization",
+        {"OrganizationId": ORG, "Alias": alias, "State": "Active"},
+        {"OrganizationId": ORG},
+    )
+
+
+def expect_stack_status(aws: dict[str, Stubber], status: str) -> None:
+    aws["cloudformation"].add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": "mail-prod-workmail",
+                    "StackId": STACK_ID,
+                    "CreationTime": "2026-01-01T00:00:00Z",
+                    "StackStatus": status,
+                }
+            ]
+        },
+        {"StackName": STACK_ID},
+    )
+
+
+def test_an_update_that_changes_the_alias_fails_and_creates_nothing(
+    aws: dict[str, Stubber],
+) -> None:
+    expect_organisation(aws)
+    changed = organisation_update(org_props(Alias="new-team"), org_props())
+
+    # The Stubber lists no create_organization: calling it would fail the test.
+    with pytest.raises(
+        RuntimeError,
+        match=(
+            "^workmail.organization.alias cannot change from 'example-team' to "
+            f"'new-team': .* fixed at creation; .*organisation {ORG} is unchanged"
+        ),
+    ):
+        handler.on_event(changed)
+
+
+def test_the_rollback_of_a_refused_alias_change_keeps_the_organisation(
+    aws: dict[str, Stubber],
+) -> None:
+    expect_organisation(aws)
+    rollback = organisation_update(org_props(), org_props(Alias="new-team"))
+
+    assert handler.on_event(rollback) == {
+        "PhysicalResourceId": ORG,
+        "Data": {"OrganizationId": ORG},
+    }
+
+
+@pytest.mark.parametrize(
+    ("adopt", "setting"),
+    [
+        ({"AdoptId": OTHER_ORG}, f"adopt: {OTHER_ORG}"),
+        ({"AdoptAlias": "legacy"}, "adopt: legacy"),
+    ],
+)
+def test_an_update_that_adopts_another_organisation_fails(
+    aws: dict[str, Stubber], adopt: dict[str, str], setting: str
+) -> None:
+    expect_organisation(aws)
+    changed = organisation_update({"DeleteOnRemove": "false", **adopt}, org_props())
+
+    with pytest.raises(
+        RuntimeError,
+        match=(
+            f"^workmail.organization cannot change from alias: example-team to "
+            f"{setting}: the stack keeps the organisation it created or adopted "
+            f"\\({ORG}\\); expected alias: example-team again$"
+        ),
+    ):
+        handler.on_event(changed)
+
+
+def test_switching_from_creating_to_adopting_the_same_organisation_fails(
+    aws: dict[str, Stubber],
+) -> None:
+    expect_organisation(aws)
+    expect_stack_status(aws, "UPDATE_IN_PROGRESS")
+    changed = organisation_update(
+        {"AdoptAlias": "example-team", "DeleteOnRemove": "false"}, org_props()
+    )
+
+    with pytest.raises(
+        RuntimeError,
+        match="cannot change from alias: example-team to adopt: example-team: ",
+    ):
+        handler.on_event(changed)
+
+
+def test_the_rollback_of_a_refused_switch_to_adopting_keeps_the_organisation(
+    aws: dict[str, Stubber],
+) -> None:
+    expect_organisation(aws)
+    expect_stack_status(aws, "UPDATE_ROLLBACK_IN_PROGRESS")
+    rollback = organisation_update(
+        org_props(), {"AdoptAlias": "example-team", "DeleteOnRemove": "false"}
+    )
+
+    assert handler.on_event(rollback)["PhysicalResourceId"] == ORG
+
+
+def test_adopting_the_same_organisation_by_alias_instead_of_id_is_accepted(
+    aws: dict[str, Stubber],
+) -> None:
+    expect_organisation(aws, alias="legacy")
+    changed = organisation_update(
+        {"AdoptAlias": "legacy", "DeleteOnRemove": "false"},
+        {"AdoptId": ORG, "DeleteOnRemove": "false"},
+    )
+
+    assert handler.on_event(changed)["PhysicalResourceId"] == ORG
 
 
 def test_deleting_without_the_flag_keeps_the_organisation(
@@ -589,17 +748,69 @@ def test_changed_name_address_and_aliases_are_applied(
     workmail.add_response(
         "update_primary_email_address", {}, {**ENTITY_KEY, "Email": new_email}
     )
-    workmail.add_response(
-        "list_aliases", {"Aliases": [f"old@{DOMAIN}", new_email]}, ENTITY_KEY
-    )
+    workmail.add_response("list_aliases", {"Aliases": [EMAIL, new_email]}, ENTITY_KEY)
     workmail.add_response("create_alias", {}, {**ENTITY_KEY, "Alias": new_alias})
-    workmail.add_response("delete_alias", {}, {**ENTITY_KEY, "Alias": f"old@{DOMAIN}"})
-    updated = event(
-        "Update",
-        "Custom::WorkMailUser",
+    updated = user_update(
         user_props(DisplayName="Jane Q. Doe", Email=new_email, Aliases=[new_alias]),
-        PhysicalResourceId=USER_ID,
-        OldResourceProperties=user_props(),
+        user_props(),
+    )
+
+    # The alias that became the primary address and the former primary
+    # address both stay: the Stubber lists no delete_alias.
+    assert handler.on_event(updated)["PhysicalResourceId"] == USER_ID
+
+
+def test_an_alias_that_leaves_the_list_is_removed_and_others_stay(
+    aws: dict[str, Stubber],
+) -> None:
+    workmail = aws["workmail"]
+    dropped = f"jd@{DOMAIN}"
+    workmail.add_response("describe_user", user("ENABLED"), USER_KEY)
+    workmail.add_response(
+        "list_aliases",
+        {"Aliases": [ALIAS, dropped, f"from-console@{DOMAIN}"]},
+        ENTITY_KEY,
+    )
+    workmail.add_response("delete_alias", {}, {**ENTITY_KEY, "Alias": dropped})
+    updated = user_update(user_props(), user_props(Aliases=[ALIAS, dropped]))
+
+    assert handler.on_event(updated)["PhysicalResourceId"] == USER_ID
+
+
+@pytest.mark.parametrize("kept_by_workmail", [True, False])
+def test_a_changed_primary_address_keeps_the_old_one_as_an_alias(
+    aws: dict[str, Stubber], kept_by_workmail: bool
+) -> None:
+    # A new default domain gives every user without `email` a new address.
+    workmail = aws["workmail"]
+    new_email = "jane.doe@new.example.com"
+    workmail.add_response("describe_user", user("ENABLED"), USER_KEY)
+    workmail.add_response(
+        "update_primary_email_address", {}, {**ENTITY_KEY, "Email": new_email}
+    )
+    listed = [ALIAS, EMAIL] if kept_by_workmail else [ALIAS]
+    workmail.add_response("list_aliases", {"Aliases": listed}, ENTITY_KEY)
+    if not kept_by_workmail:
+        workmail.add_response("create_alias", {}, {**ENTITY_KEY, "Alias": EMAIL})
+    updated = user_update(user_props(Email=new_email), user_props())
+
+    # No delete_alias is listed: removing the old address would fail the test.
+    assert handler.on_event(updated)["PhysicalResourceId"] == USER_ID
+
+
+def test_a_former_primary_address_survives_later_updates(
+    aws: dict[str, Stubber],
+) -> None:
+    workmail = aws["workmail"]
+    new_email = "jane.doe@new.example.com"
+    workmail.add_response("describe_user", user("ENABLED", email=new_email), USER_KEY)
+    workmail.add_response(
+        "update_user", {}, {**USER_KEY, "DisplayName": "Jane Q. Doe", "Role": "USER"}
+    )
+    workmail.add_response("list_aliases", {"Aliases": [ALIAS, EMAIL]}, ENTITY_KEY)
+    updated = user_update(
+        user_props(Email=new_email, DisplayName="Jane Q. Doe"),
+        user_props(Email=new_email),
     )
 
     assert handler.on_event(updated)["PhysicalResourceId"] == USER_ID
@@ -637,6 +848,78 @@ def test_a_user_deleted_by_hand_is_created_again_on_update(
     )
 
     assert handler.on_event(updated)["PhysicalResourceId"] == USER_ID
+
+
+def user_update(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    return event(
+        "Update",
+        "Custom::WorkMailUser",
+        new,
+        PhysicalResourceId=USER_ID,
+        OldResourceProperties=old,
+    )
+
+
+def test_renaming_a_user_in_place_fails_and_keeps_the_user(
+    aws: dict[str, Stubber],
+) -> None:
+    # jane.doe and jane-doe share a construct id, so this reaches the handler
+    # as an Update; finding or creating jane-doe would get a new physical id.
+    aws["workmail"].add_response("describe_user", user("ENABLED"), USER_KEY)
+    renamed = user_update(user_props(Name="jane-doe"), user_props())
+
+    with pytest.raises(
+        RuntimeError,
+        match=(
+            r"^the name of WorkMail user 'jane\.doe' cannot change to 'jane-doe': "
+            r".*expected 'jane\.doe', or remove the entry"
+        ),
+    ):
+        handler.on_event(renamed)
+
+
+def test_the_rollback_of_a_refused_rename_keeps_the_user(
+    aws: dict[str, Stubber],
+) -> None:
+    workmail = aws["workmail"]
+    workmail.add_response("describe_user", user("ENABLED"), USER_KEY)
+    workmail.add_response("list_aliases", {"Aliases": [ALIAS]}, ENTITY_KEY)
+    rollback = user_update(user_props(), user_props(Name="jane-doe"))
+
+    assert handler.on_event(rollback)["PhysicalResourceId"] == USER_ID
+
+
+def test_moving_a_user_to_another_organisation_fails_and_keeps_the_user(
+    aws: dict[str, Stubber],
+) -> None:
+    error(
+        aws["workmail"],
+        "describe_user",
+        "EntityNotFoundException",
+        {"OrganizationId": OTHER_ORG, "UserId": USER_ID},
+    )
+    moved = user_update(user_props(OrganizationId=OTHER_ORG), user_props())
+
+    with pytest.raises(
+        RuntimeError,
+        match=(
+            f"^the WorkMail user 'jane.doe' \\({USER_ID}\\) cannot move from "
+            f"organisation {ORG} to {OTHER_ORG}: WorkMail has no move; expected "
+            f"organisation {ORG}"
+        ),
+    ):
+        handler.on_event(moved)
+
+
+def test_the_rollback_of_a_refused_move_keeps_the_user(
+    aws: dict[str, Stubber],
+) -> None:
+    workmail = aws["workmail"]
+    workmail.add_response("describe_user", user("ENABLED"), USER_KEY)
+    workmail.add_response("list_aliases", {"Aliases": [ALIAS]}, ENTITY_KEY)
+    rollback = user_update(user_props(), user_props(OrganizationId=OTHER_ORG))
+
+    assert handler.on_event(rollback)["PhysicalResourceId"] == USER_ID
 
 
 def test_removing_a_user_without_the_flag_keeps_the_mailbox(
@@ -790,6 +1073,25 @@ def test_a_retried_group_create_adds_only_the_missing_member(
     result = handler.on_event(event("Create", "Custom::WorkMailGroup", group_props()))
 
     assert result["PhysicalResourceId"] == GROUP_ID
+
+
+def test_renaming_a_group_in_place_fails_and_keeps_the_group(
+    aws: dict[str, Stubber],
+) -> None:
+    aws["workmail"].add_response("describe_group", group("ENABLED"), GROUP_KEY)
+    renamed = event(
+        "Update",
+        "Custom::WorkMailGroup",
+        group_props(Name="support_team"),
+        PhysicalResourceId=GROUP_ID,
+        OldResourceProperties=group_props(),
+    )
+
+    with pytest.raises(
+        RuntimeError,
+        match=r"^the name of WorkMail group 'support' cannot change to 'support_team'",
+    ):
+        handler.on_event(renamed)
 
 
 def test_removing_a_group_with_the_flag_disables_then_deletes_it(

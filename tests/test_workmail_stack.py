@@ -342,15 +342,21 @@ def test_handler_calls_to_other_services_are_held_to_the_workmail_region() -> No
     assert wide["Condition"] == {"StringEquals": {"aws:RequestedRegion": REGION}}
 
 
-def test_handler_may_delete_a_directory_only_when_the_organisation_may_go() -> None:
-    kept = _handler_statements(workmail_template())
-    flagged = _handler_statements(
-        workmail_template(
-            organization={"alias": "example-corp", "delete_on_remove": True}
-        )
-    )
+def test_handler_may_remove_a_failed_organisations_directory_without_the_flag() -> None:
+    # A Failed organisation is removed whatever delete_on_remove says, and
+    # DeleteOrganization deletes its directory with the handler's rights.
+    statements = _handler_statements(workmail_template())
 
-    assert "ds:DeleteDirectory" not in json.dumps(kept)
-    [delete] = [s for s in flagged if s.get("Sid") == "DeleteOrganizationDirectory"]
+    [delete] = [s for s in statements if s.get("Sid") == "DeleteOrganizationDirectory"]
     assert delete["Action"] == "ds:DeleteDirectory"
     assert ":ds:" + REGION in json.dumps(delete["Resource"])
+    [manage] = [s for s in statements if s.get("Sid") == "ManageOrganizations"]
+    assert "workmail:DeleteOrganization" in manage["Action"]
+
+
+def test_handler_may_read_the_status_of_its_own_stack_only() -> None:
+    statements = _handler_statements(workmail_template())
+
+    [status] = [s for s in statements if s.get("Sid") == "ReadOwnStackStatus"]
+    assert status["Action"] == "cloudformation:DescribeStacks"
+    assert status["Resource"] == {"Ref": "AWS::StackId"}

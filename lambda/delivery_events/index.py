@@ -374,6 +374,12 @@ def _timestamp(parent: dict[str, Any]) -> str:
     value = _text(parent, "timestamp")
     if not _TIMESTAMP.match(value):
         raise MalformedEvent("timestamp is not an ISO 8601 UTC time")
+    try:
+        _epoch(value)
+    except ValueError:
+        # The pattern lets through month 13 or hour 99; strptime does not,
+        # and its ValueError would fail the whole batch instead of one message.
+        raise MalformedEvent("timestamp is not a real date and time") from None
     return value
 
 

@@ -7,15 +7,21 @@ raising fails with the message as the reason.
 - ``Custom::WorkMailOrganization``: create one with ``Alias`` (asynchronous:
   ``is_complete`` waits for ``Active``; ``Failed`` fails the resource with
   WorkMail's reason, after deleting the failed organisation), or adopt one by
-  ``AdoptId`` or ``AdoptAlias``. Physical id: the organisation id.
+  ``AdoptId`` or ``AdoptAlias``. Physical id: the organisation id. An Update
+  never creates or swaps the organisation: a changed alias, or a switch
+  between creating and adopting, fails and leaves the organisation as it is.
 - ``Custom::WorkMailDomain``: register ``DomainName``; ``is_complete`` waits
   until WorkMail has verified the domain, then makes it the default when
   ``Default`` is ``true``. Physical id: ``<organisation id>/<domain>``.
 - ``Custom::WorkMailUser`` and ``Custom::WorkMailGroup``: find by name or
   create, then bring display name, role, enabled state, primary address,
-  aliases and (groups) members to what the properties say. Physical id: the
-  entity id. A user's initial password is read from ``PasswordSecretArn`` when
-  the user is created, and nowhere else.
+  aliases and (groups) members to what the properties say. An alias is only
+  removed when it leaves ``Aliases``; a former primary address stays an
+  alias. Physical id: the
+  entity id; an Update that renames the entity or moves it to another
+  organisation fails rather than switch to another entity. A user's initial
+  password is read from ``PasswordSecretArn`` when the user is created, and
+  nowhere else.
 
 Every request is safe to repeat: what already is as wanted is left alone. On
 Delete, nothing is removed unless ``DeleteOnRemove`` is ``true``; then
@@ -173,11 +179,8 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 def _organization(request: _Request) -> dict[str, Any]:
     if request.action == "Delete":
         return _delete_organization(request)
-    if request.action == "Update" and not request.changed(
-        "Alias", "AdoptId", "AdoptAlias"
-    ):
-        assert request.physical_id
-        return _organization_response(request.physical_id)
+    if request.action == "Update":
+        return _keep_organization(request)
 
     adopt_id = request.props.get("AdoptId")
     adopt_alias = request.props.get("AdoptAlias")
@@ -206,6 +209,74 @@ def _organization(request: _Request) -> dict[str, Any]:
         logging.INFO, "organisation creation started", organization_id=organization_id
     )
     return _organization_response(organization_id)
+
+
+def _keep_organization(request: _Request) -> dict[str, Any]:
+    """An Update keeps the organisation behind the physical id, always.
+
+    A new physical id would make CloudFormation send Delete for the old one,
+    which with ``DeleteOnRemove`` deletes every mailbox. So an Update succeeds
+    only when its properties describe the organisation the resource already
+    has: unchanged, or a rollback that puts back what was there before a
+    refused change.
+    """
+    organization_id = str(request.physical_id)
+    if not request.changed("Alias", "AdoptId", "AdoptAlias"):
+        return _organization_response(organization_id)
+
+    try:
+        found = request.workmail.describe_organization(OrganizationId=organization_id)
+    except ClientError as error:
+        if _code(error) != "OrganizationNotFoundException":
+            raise
+        found = {}
+    adopt_id = request.props.get("AdoptId")
+    named = request.props.get("Alias") or request.props.get("AdoptAlias")
+    names_it = (
+        adopt_id == organization_id
+        if adopt_id
+        else bool(named) and named == found.get("Alias")
+    )
+    same_mode = bool(request.old.get("Alias")) == bool(request.props.get("Alias"))
+    if names_it and (same_mode or _rolling_back(request)):
+        request.log(logging.INFO, "organisation kept", organization_id=organization_id)
+        return _organization_response(organization_id)
+
+    before = _organization_setting(request.old)
+    after = _organization_setting(request.props)
+    if request.old.get("Alias") and request.props.get("Alias"):
+        raise RuntimeError(
+            f"workmail.organization.alias cannot change from "
+            f"{request.old['Alias']!r} to {request.props['Alias']!r}: an "
+            "organisation's alias is fixed at creation; expected alias: "
+            f"{request.old['Alias']} again (organisation {organization_id} is "
+            "unchanged)"
+        )
+    raise RuntimeError(
+        f"workmail.organization cannot change from {before} to {after}: the stack "
+        f"keeps the organisation it created or adopted ({organization_id}); "
+        f"expected {before} again"
+    )
+
+
+def _organization_setting(props: dict[str, Any]) -> str:
+    """How the settings file spelled the organisation: ``alias: x`` or ``adopt: x``."""
+    if props.get("Alias"):
+        return f"alias: {props['Alias']}"
+    return f"adopt: {props.get('AdoptId') or props.get('AdoptAlias')}"
+
+
+def _rolling_back(request: _Request) -> bool:
+    """Whether CloudFormation is rolling the stack back.
+
+    A rollback sends the properties from before a refused change as an
+    Update; the event itself does not say it is one, the stack's status does.
+    """
+    cloudformation = boto3.client("cloudformation")
+    stacks = cloudformation.describe_stacks(StackName=request.stack_id)["Stacks"]
+    return (
+        bool(stacks) and stacks[0].get("StackStatus") == "UPDATE_ROLLBACK_IN_PROGRESS"
+    )
 
 
 def _organization_response(organization_id: str) -> dict[str, Any]:
@@ -268,13 +339,28 @@ def _organization_ready(request: _Request) -> dict[str, Any]:
         }
     if state == "Failed":
         reason = found.get("ErrorMessage") or "no reason given"
+        message = (
+            f"WorkMail organisation {organization_id} failed to become active: {reason}"
+        )
         if not (request.props.get("AdoptId") or request.props.get("AdoptAlias")):
             # A failed organisation holds no mail: remove it so that the next
             # deployment can create the alias again.
-            _request_deletion(request, organization_id)
-        raise RuntimeError(
-            f"WorkMail organisation {organization_id} failed to become active: {reason}"
-        )
+            try:
+                _request_deletion(request, organization_id)
+            except Exception as cleanup:
+                # WorkMail's reason is what the user must see; the cleanup
+                # failure only adds what is left to do.
+                request.log(
+                    logging.WARNING,
+                    "failed organisation not removed",
+                    organization_id=organization_id,
+                    error_code=_code(cleanup),
+                )
+                message += (
+                    f"; removing it failed ({_code(cleanup)}): delete it in the "
+                    "WorkMail console before deploying again"
+                )
+        raise RuntimeError(message)
     if state in ("Deleted", "Deleting"):
         raise RuntimeError(
             f"WorkMail organisation {organization_id} is {state.lower()}; expected "
@@ -489,13 +575,11 @@ def _entity(request: _Request, kind: _Kind) -> dict[str, Any]:
 
     entity_id: str | None = None
     current: dict[str, Any] | None = None
-    if request.action == "Update" and not request.changed("OrganizationId", "Name"):
-        entity_id = request.physical_id
-        try:
-            current = kind.describe(request, str(entity_id))
-        except ClientError as error:
-            if _code(error) != "EntityNotFoundException":
-                raise
+    if request.action == "Update":
+        entity_id = str(request.physical_id)
+        current = _present(request, kind, entity_id)
+        _check_same_entity(request, kind, entity_id, current)
+        if current is None:
             request.log(
                 logging.WARNING, f"{kind.noun} gone; creating it again", entity=name
             )
@@ -516,6 +600,47 @@ def _entity(request: _Request, kind: _Kind) -> dict[str, Any]:
         current = kind.describe(request, entity_id)
     _reconcile(request, kind, entity_id, name, current)
     return {"PhysicalResourceId": entity_id, "Data": {"EntityId": entity_id}}
+
+
+def _present(request: _Request, kind: _Kind, entity_id: str) -> dict[str, Any] | None:
+    """The entity as WorkMail describes it, or ``None`` when it is gone."""
+    try:
+        current = kind.describe(request, entity_id)
+    except ClientError as error:
+        if _code(error) not in _GONE:
+            raise
+        return None
+    return None if current.get("State") == "DELETED" else current
+
+
+def _check_same_entity(
+    request: _Request, kind: _Kind, entity_id: str, current: dict[str, Any] | None
+) -> None:
+    """Refuse an Update that would give the resource another entity.
+
+    Finding or creating one under a new name or organisation returns a new
+    physical id, and CloudFormation then deletes the old entity when it
+    carries ``DeleteOnRemove``. A rollback names the entity the resource
+    already has, so it passes.
+    """
+    old_org = request.old.get("OrganizationId")
+    new_org = request.props["OrganizationId"]
+    if current is None and request.changed("OrganizationId"):
+        raise RuntimeError(
+            f"the WorkMail {kind.noun} {request.props['Name']!r} ({entity_id}) "
+            f"cannot move from organisation {old_org} to {new_org}: WorkMail "
+            f"has no move; expected organisation {old_org}, where it was created"
+        )
+    if (
+        current is not None
+        and str(current.get("Name", "")).lower() != str(request.props["Name"]).lower()
+    ):
+        raise RuntimeError(
+            f"the name of WorkMail {kind.noun} {current.get('Name')!r} cannot "
+            f"change to {request.props['Name']!r}: WorkMail keeps the name an "
+            f"entity was created with; expected {current.get('Name')!r}, or "
+            "remove the entry and add the new name in a later deploy"
+        )
 
 
 def _reconcile(
@@ -543,12 +668,13 @@ def _reconcile(
             request.log(logging.INFO, "user details updated", **fields)
 
     state = current.get("State")
+    previous = str(current.get("Email", "")).lower()
     if enabled and state == "DISABLED":
         request.workmail.register_to_work_mail(
             OrganizationId=organization_id, EntityId=entity_id, Email=email
         )
         request.log(logging.INFO, f"{kind.noun} enabled", **fields)
-    elif enabled and str(current.get("Email", "")).lower() != email:
+    elif enabled and previous != email:
         request.workmail.update_primary_email_address(
             OrganizationId=organization_id, EntityId=entity_id, Email=email
         )
@@ -575,14 +701,19 @@ def _reconcile(
             EntityId=entity_id,
         )
     ]
-    for alias in wanted:
+    # Mail to a former primary address would bounce: it stays as an alias.
+    kept = [previous] if previous and previous != email and state != "DISABLED" else []
+    for alias in wanted + kept:
         if alias not in present:
             request.workmail.create_alias(
                 OrganizationId=organization_id, EntityId=entity_id, Alias=alias
             )
             request.log(logging.INFO, "alias added", **fields)
+    # Only an alias the settings listed before is theirs to remove; a former
+    # primary address, or one added in the console, still receives mail.
+    listed_before = [str(alias).lower() for alias in request.old.get("Aliases", [])]
     for alias in present:
-        if alias not in wanted and alias != email:
+        if alias in listed_before and alias not in wanted and alias != email:
             request.workmail.delete_alias(
                 OrganizationId=organization_id, EntityId=entity_id, Alias=alias
             )
