@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 __all__ = [
     "SmtpUserSettings",
     "iam_user_name",
+    "iam_user_name_pattern",
     "secret_name",
+    "secret_name_pattern",
     "smtp_users_problem",
 ]
 
@@ -135,6 +137,19 @@ class SmtpUserSettings(Settings):
 def iam_user_name(app: str, environment: str, user: SmtpUserSettings) -> str:
     """The IAM user name of an SMTP user: ``<app>-<environment>-smtp-<name>``."""
     return f"{app}-{environment}-smtp-{user.name}"
+
+
+def iam_user_name_pattern(app: str, environment: str) -> str:
+    """An IAM ``*`` pattern matching :func:`iam_user_name` of every user."""
+    return f"{app}-{environment}-smtp-*"
+
+
+def secret_name_pattern(app: str, environment: str) -> str:
+    """An IAM ``*`` pattern matching :func:`secret_name` of every user.
+
+    The ``*`` also covers the suffix Secrets Manager adds to a secret's ARN.
+    """
+    return f"{app}/{environment}/smtp/*"
 
 
 def secret_name(app: str, environment: str, user: SmtpUserSettings) -> str:
