@@ -78,7 +78,7 @@ def test_the_relay_is_off_unless_enabled() -> None:
 
 
 def test_smtp_is_open_to_the_allowed_networks_only_and_ssh_to_nobody() -> None:
-    template = relay_template(settings(allowed_cidrs=[ALLOWED, "192.0.2.10/32"]))
+    template = relay_template(settings(allowed_cidrs=[ALLOWED, "192.168.2.10/32"]))
 
     groups = template.find_resources(
         "AWS::EC2::SecurityGroup",
@@ -105,7 +105,7 @@ def test_smtp_is_open_to_the_allowed_networks_only_and_ssh_to_nobody() -> None:
     template.resource_count_is("AWS::EC2::SecurityGroupIngress", 2)
     assert '"FromPort": 22' not in json.dumps(template.to_json())
     # Postfix relays for exactly the networks the security group lets in.
-    assert f"mynetworks = {ALLOWED} 192.0.2.10/32\n" in user_data(template)
+    assert f"mynetworks = {ALLOWED} 192.168.2.10/32\n" in user_data(template)
 
 
 def test_the_instance_role_reads_only_its_smtp_users_secret() -> None:
