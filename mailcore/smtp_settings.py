@@ -33,7 +33,10 @@ __all__ = [
 _USER_NAME = re.compile(r"^[a-z](-?[a-z0-9])*$")
 _USER_NAME_LIMIT = 32
 _IAM_USER_NAME_LIMIT = 64
-_LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'+/=?^_`{|}~.*-]+$")
+# Without ?, $, { and }: in the StringLike condition the policy turns send_as
+# into, ? matches any one character and ${...} is a policy variable.
+_LOCAL_PART = re.compile(r"^[A-Za-z0-9!#%&'+/=^_`|~.*-]+$")
+_POLICY_SPECIAL = re.compile(r"[?${}]")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _PRINCIPAL = re.compile(
     r"^arn:aws(-[a-z]+)*:(iam|sts)::(?P<account>\d{12}):"
@@ -241,20 +244,38 @@ def smtp_users_problem(config: EnvironmentConfig) -> str | None:
 
 
 def _normalise_sender(entry: str) -> str:
-    """A send_as entry in lower case: a domain, an address or an address pattern."""
-    text = entry.strip().lower()
+    """A send_as entry: a domain in lower case, or an address or address pattern
+    whose domain is in lower case and whose local part is kept as written.
+
+    SES compares ``ses:FromAddress`` case-sensitively, so lower-casing the local
+    part would refuse mail sent from the address exactly as configured.
+    """
+    text = entry.strip()
     if "@" not in text:
         try:
-            return names.normalise_domain(text)
+            return names.normalise_domain(text.lower())
         except ValueError as error:
             raise ValueError(f"{entry!r}: {error}") from None
 
     local, _, domain = text.rpartition("@")
-    if not local or not _LOCAL_PART.match(local) or local.strip("*") == "":
+    if _POLICY_SPECIAL.search(local):
+        raise ValueError(
+            f"{entry!r} has ?, $, {{ or }}, which IAM reads as a wildcard or a "
+            "policy variable: expected an address or a pattern using * only"
+        )
+    if (
+        not local
+        or not _LOCAL_PART.match(local)
+        or local.strip("*") == ""
+        or local.startswith(".")
+        or local.endswith(".")
+        or ".." in local
+    ):
         raise ValueError(
             f"{entry!r} is not an address or pattern; expected a domain such as "
             "example.com, an address such as alerts@example.com or a pattern such "
-            "as noreply-*@example.com"
+            "as noreply-*@example.com (no leading, trailing or double dot before "
+            "the @)"
         )
     if "*" in domain:
         raise ValueError(
@@ -262,7 +283,7 @@ def _normalise_sender(entry: str) -> str:
             "whole domain after it"
         )
     try:
-        domain = names.normalise_domain(domain)
+        domain = names.normalise_domain(domain.lower())
     except ValueError as error:
         raise ValueError(f"{entry!r}: {error}") from None
     return f"{local}@{domain}"
