@@ -201,6 +201,9 @@ def user_data(
         ),
         "/etc/systemd/system/relay-credentials.service": _unit(
             "SMTP credentials for Postfix from Secrets Manager",
+            # Secrets Manager is only reachable once the network is up; without
+            # this the first run at boot can fail before Postfix starts.
+            "Wants=network-online.target\nAfter=network-online.target\n"
             "Before=postfix.service\n\n[Service]\nType=oneshot\n"
             "ExecStart=/usr/local/sbin/relay-credentials\n"
             "Restart=on-failure\nRestartSec=30\n\n"

@@ -11,14 +11,24 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from mailcore.settings_base import Settings
 
 if TYPE_CHECKING:
     from mailcore.config import EnvironmentConfig
 
-__all__ = ["RelaySettings", "RelayVpcSettings", "relay_problem", "relay_stack_name"]
+__all__ = [
+    "NEW_VPC_SUBNET_GROUPS",
+    "NEW_VPC_SUBNET_MASK",
+    "NEW_VPC_ZONES",
+    "PRIVATE_NETWORKS",
+    "RelaySettings",
+    "RelayVpcSettings",
+    "maillog_group_name",
+    "relay_problem",
+    "relay_stack_name",
+]
 
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
@@ -28,7 +38,23 @@ _TOPIC_ARN = re.compile(r"^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[\
 _GRAVITON_TYPE = re.compile(
     r"^(a1|[a-z]+\d+g[a-z]*)\.(nano|micro|small|medium|large|metal|\d*xlarge)$"
 )
-_NEW_VPC_PREFIXES = range(16, 25)
+# A new VPC's layout, which stacks/relay_network.py builds: a public and a
+# private subnet group, each with one subnet of this mask per zone.
+NEW_VPC_ZONES = 2
+NEW_VPC_SUBNET_GROUPS = 2
+NEW_VPC_SUBNET_MASK = 24
+# From /16 down to the smallest VPC those subnets fit in.
+_NEW_VPC_PREFIXES = range(
+    16,
+    NEW_VPC_SUBNET_MASK - (NEW_VPC_ZONES * NEW_VPC_SUBNET_GROUPS - 1).bit_length() + 1,
+)
+# Networks whose clients may relay: RFC 1918 and the shared address space of
+# RFC 6598 (carrier-grade NAT). Anything public would open the relay to the
+# part of the internet it covers.
+PRIVATE_NETWORKS = tuple(
+    ipaddress.IPv4Network(network)
+    for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
 _MAX_INSTANCES = 10
 # SES's SMTP ports: STARTTLS on 587 and 2587, TLS from the first byte on 465 and
 # 2465. Port 25 works with SES but EC2 throttles it.
@@ -76,30 +102,32 @@ class RelayVpcSettings(Settings):
             ) from None
         if network.prefixlen not in _NEW_VPC_PREFIXES or not network.is_private:
             raise ValueError(
-                "expected a private IPv4 network of /16 to /24, such as 10.80.0.0/16"
+                f"expected a private IPv4 network of /{_NEW_VPC_PREFIXES[0]} to "
+                f"/{_NEW_VPC_PREFIXES[-1]}, such as 10.80.0.0/16: the relay's VPC "
+                f"holds {NEW_VPC_ZONES * NEW_VPC_SUBNET_GROUPS} subnets of "
+                f"/{NEW_VPC_SUBNET_MASK}"
             )
         return str(network)
 
-    @model_validator(mode="after")
-    def _one_way(self) -> RelayVpcSettings:
-        if self.id is None:
-            if self.subnet_ids:
-                raise ValueError(
-                    "subnet_ids applies to an existing VPC; expected id: with them, "
-                    "or no subnet_ids for a new VPC"
-                )
-            return self
-        if self.cidr is not None or self.nat:
+    @field_validator("subnet_ids")
+    @classmethod
+    def _subnets_need_a_vpc(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if value and info.data.get("id") is None:
+            raise ValueError(
+                "subnet_ids applies to an existing VPC; expected id: with them, "
+                "or no subnet_ids for a new VPC"
+            )
+        return value
+
+    @field_validator("cidr", "nat")
+    @classmethod
+    def _new_vpc_only(cls, value: object, info: ValidationInfo) -> object:
+        if info.data.get("id") is not None and value not in (None, False):
             raise ValueError(
                 "cidr and nat apply to a new VPC; expected either id: and "
                 "subnet_ids: of an existing VPC, or cidr:/nat: for a new one"
             )
-        if not self.subnet_ids:
-            raise ValueError(
-                "an existing VPC needs subnet_ids: expected the private subnets "
-                "(with a route to SES, SSM and Secrets Manager) to run the relay in"
-            )
-        return self
+        return value
 
     @property
     def new_vpc_cidr(self) -> str:
@@ -145,24 +173,27 @@ class RelaySettings(Settings):
                     f"{entry!r} is not an IPv4 network; expected networks such as "
                     "10.0.0.0/8 or 192.0.2.10/32 (host bits zero)"
                 ) from None
-            if network.prefixlen == 0:
+            if not any(network.subnet_of(p) for p in PRIVATE_NETWORKS):
                 raise ValueError(
-                    f"{entry!r} lets everybody in (for allowed_cidrs, an open "
-                    "relay); expected the networks of the clients that send mail"
+                    f"{entry!r} is not a private network (public clients would "
+                    "make an open relay): expected networks within 10.0.0.0/8, "
+                    "172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10"
                 )
             if str(network) in networks:
                 raise ValueError(f"{entry!r} is listed twice; expected each once")
             networks.append(str(network))
         return networks
 
-    @model_validator(mode="after")
-    def _submission(self) -> RelaySettings:
-        if self.submission_cidrs and not self.submission_auth:
+    @field_validator("submission_cidrs")
+    @classmethod
+    def _submission(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        # submission_auth is declared, and so validated, before submission_cidrs.
+        if value and not info.data.get("submission_auth"):
             raise ValueError(
                 "submission_cidrs applies to submission_auth: true only; expected "
                 "submission_auth: true, or no submission_cidrs"
             )
-        return self
+        return value
 
     @field_validator("ses_port")
     @classmethod
@@ -195,9 +226,20 @@ def relay_stack_name(config: EnvironmentConfig) -> str:
     return f"{config.app}-{config.name}-relay"
 
 
+def maillog_group_name(config: EnvironmentConfig) -> str:
+    """The relay's Postfix log group: ``/<app>/<env>/relay/maillog``."""
+    return f"/{config.app}/{config.name}/relay/maillog"
+
+
 def relay_problem(config: EnvironmentConfig) -> str | None:
     """The first mistake across ``relay`` and the rest, as one line, or None."""
     relay = config.relay
+    if relay.vpc.id is not None and not relay.vpc.subnet_ids:
+        return (
+            "relay.vpc.subnet_ids is missing: an existing VPC needs subnet_ids: "
+            "expected the private subnets (with a route to SES, SSM and Secrets "
+            "Manager) to run the relay in"
+        )
     if not relay.enabled:
         return None
     if config.region is None:

@@ -24,13 +24,18 @@ if TYPE_CHECKING:
 __all__ = [
     "SmtpUserSettings",
     "iam_user_name",
+    "iam_user_name_pattern",
     "secret_name",
+    "secret_name_pattern",
     "smtp_users_problem",
 ]
 
 _USER_NAME = re.compile(r"^[a-z](-?[a-z0-9])*$")
 _USER_NAME_LIMIT = 32
 _IAM_USER_NAME_LIMIT = 64
+# Without ?, $, { and }: in the StringLike condition the policy turns send_as
+# into, ? matches any one character and ${...} is a policy variable.
+_POLICY_SPECIAL = re.compile(r"[?${}]")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _PRINCIPAL = re.compile(
     r"^arn:aws(-[a-z]+)*:(iam|sts)::(?P<account>\d{12}):"
@@ -136,6 +141,19 @@ def iam_user_name(app: str, environment: str, user: SmtpUserSettings) -> str:
     return f"{app}-{environment}-smtp-{user.name}"
 
 
+def iam_user_name_pattern(app: str, environment: str) -> str:
+    """An IAM ``*`` pattern matching :func:`iam_user_name` of every user."""
+    return f"{app}-{environment}-smtp-*"
+
+
+def secret_name_pattern(app: str, environment: str) -> str:
+    """An IAM ``*`` pattern matching :func:`secret_name` of every user.
+
+    The ``*`` also covers the suffix Secrets Manager adds to a secret's ARN.
+    """
+    return f"{app}/{environment}/smtp/*"
+
+
 def secret_name(app: str, environment: str, user: SmtpUserSettings) -> str:
     """The name of the secret holding a user's SMTP credentials."""
     return f"{app}/{environment}/smtp/{user.name}"
@@ -225,15 +243,25 @@ def smtp_users_problem(config: EnvironmentConfig) -> str | None:
 
 
 def _normalise_sender(entry: str) -> str:
-    """A send_as entry in lower case: a domain, an address or an address pattern."""
-    text = entry.strip().lower()
+    """A send_as entry: a domain in lower case, or an address or address pattern
+    whose domain is in lower case and whose local part is kept as written.
+
+    SES compares ``ses:FromAddress`` case-sensitively, so lower-casing the local
+    part would refuse mail sent from the address exactly as configured.
+    """
+    text = entry.strip()
     if "@" not in text:
         try:
-            return names.normalise_domain(text)
+            return names.normalise_domain(text.lower())
         except ValueError as error:
             raise ValueError(f"{entry!r}: {error}") from None
 
     local, _, domain = text.rpartition("@")
+    if _POLICY_SPECIAL.search(local):
+        raise ValueError(
+            f"{entry!r} has ?, $, {{ or }}, which IAM reads as a wildcard or a "
+            "policy variable: expected an address or a pattern using * only"
+        )
     if local.strip("*") == "":
         raise ValueError(
             f"{entry!r} is not an address or pattern; expected a domain such as "
@@ -246,5 +274,6 @@ def _normalise_sender(entry: str) -> str:
             "whole domain after it"
         )
     # * is one of the characters a dot-atom allows, so a pattern is checked as
-    # an address.
-    return names.normalise_address(entry, example="alerts@example.com")
+    # an address; only its domain is folded to lower case.
+    address = names.normalise_address(entry, example="alerts@example.com")
+    return f"{local}@{address.rpartition('@')[2]}"

@@ -9,6 +9,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from mailcore.relay_settings import NEW_VPC_SUBNET_MASK, NEW_VPC_ZONES
+
 __all__ = ["RelayNetwork"]
 
 # What an instance without a route to the internet talks to: Session Manager,
@@ -87,14 +89,18 @@ class RelayNetwork(Construct):
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(cidr),
-            max_azs=2,
+            max_azs=NEW_VPC_ZONES,
             nat_gateways=1 if nat else 0,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
-                    name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24
+                    name="Public",
+                    subnet_type=ec2.SubnetType.PUBLIC,
+                    cidr_mask=NEW_VPC_SUBNET_MASK,
                 ),
                 ec2.SubnetConfiguration(
-                    name="Relay", subnet_type=private, cidr_mask=24
+                    name="Relay",
+                    subnet_type=private,
+                    cidr_mask=NEW_VPC_SUBNET_MASK,
                 ),
             ],
             flow_logs={

@@ -8,7 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from mailcore.config import EnvironmentConfig
-from mailcore.relay_settings import relay_stack_name
+from mailcore.relay_settings import maillog_group_name, relay_stack_name
 from mailcore.smtp_settings import secret_name
 from stacks.relay_network import RelayNetwork
 from stacks.smtp_relay import SmtpRelay
@@ -49,6 +49,7 @@ class RelayStack(Stack):
             self,
             "Relay",
             relay_name=relay_stack_name(config),
+            log_group_name=maillog_group_name(config),
             vpc=network.vpc,
             subnets=network.subnets,
             secret_name=secret_name(config.app, config.name, user),

@@ -9,7 +9,12 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from mailcore.config import EnvironmentConfig
-from mailcore.smtp_settings import iam_user_name, secret_name
+from mailcore.smtp_settings import (
+    iam_user_name,
+    iam_user_name_pattern,
+    secret_name,
+    secret_name_pattern,
+)
 from stacks.smtp_credentials_provider import SmtpCredentialsProvider
 from stacks.smtp_user import SmtpUser
 
@@ -30,12 +35,18 @@ class SharedStack(Stack):
         super().__init__(scope, construct_id, **stack_options)
         assert config.region is not None, "checked when the environment was read"
 
-        provider = SmtpCredentialsProvider(self, "SmtpCredentials")
         encryption_key = None
         if config.secrets_kms_key_arn:
             encryption_key = kms.Key.from_key_arn(
                 self, "SecretsKey", config.secrets_kms_key_arn
             )
+        provider = SmtpCredentialsProvider(
+            self,
+            "SmtpCredentials",
+            user_name_pattern=iam_user_name_pattern(config.app, config.name),
+            secret_name_pattern=secret_name_pattern(config.app, config.name),
+            encryption_key=encryption_key,
+        )
 
         self.smtp_users: dict[str, SmtpUser] = {}
         for settings in config.smtp_users:

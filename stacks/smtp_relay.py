@@ -60,6 +60,7 @@ class SmtpRelay(Construct):
         construct_id: str,
         *,
         relay_name: str,
+        log_group_name: str,
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         secret_name: str,
@@ -76,7 +77,8 @@ class SmtpRelay(Construct):
     ) -> None:
         """Keyword arguments:
 
-        - ``relay_name``: names the log group, metric dimension and alarms.
+        - ``relay_name``: names the metric dimension and alarms.
+        - ``log_group_name``: the log group Postfix's maillog is shipped to.
         - ``secret_name``: the SMTP user's secret (``username``, ``password``).
         - ``ses_port``: 587 (default in settings), 2587, 465 or 2465.
         - ``queue_alarm_threshold``: queued messages that raise the alarm.
@@ -105,7 +107,6 @@ class SmtpRelay(Construct):
         )
         self.relayhost = files.relayhost
 
-        log_group_name = f"/{relay_name.replace('-', '/', 2)}/maillog"
         self.log_group = logs.LogGroup(
             self,
             "MailLog",

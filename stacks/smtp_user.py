@@ -120,11 +120,6 @@ class SmtpUser(Construct):
                 )
             )
 
-        provider.grant_manage(
-            user=self.user,
-            secret_arn=self.secret.secret_arn,
-            encryption_key=encryption_key,
-        )
         self.credentials = CustomResource(
             self,
             "Credentials",
@@ -138,7 +133,8 @@ class SmtpUser(Construct):
             },
         )
         # The handler's permissions must exist before it is called, and outlive
-        # the Delete that removes the last key.
+        # the Delete that removes the last key. They name the user and secret by
+        # pattern, so provider and names must agree.
         self.credentials.node.add_dependency(provider.role)
 
     @property

@@ -77,3 +77,13 @@ def test_a_file_containing_the_heredoc_marker_is_refused() -> None:
 
     with pytest.raises(ValueError, match="heredoc marker"):
         boot_script(files=broken)
+
+
+def test_the_credentials_service_waits_for_the_network_before_postfix_starts() -> None:
+    script = boot_script()
+
+    unit = script.split("/etc/systemd/system/relay-credentials.service", 1)[1]
+    unit = unit.split("[Service]", 1)[0]
+    assert "Wants=network-online.target\n" in unit
+    assert "After=network-online.target\n" in unit
+    assert "Before=postfix.service\n" in unit

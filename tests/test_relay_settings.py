@@ -72,8 +72,41 @@ def test_graviton_instance_types_are_accepted(instance_type: str) -> None:
     [
         (
             {"allowed_cidrs": ["0.0.0.0/0"]},
-            "relay.allowed_cidrs = ['0.0.0.0/0']: '0.0.0.0/0' lets everybody in "
-            "(for allowed_cidrs, an open relay)",
+            "relay.allowed_cidrs = ['0.0.0.0/0']: '0.0.0.0/0' is not a private "
+            "network (public clients would make an open relay): expected networks "
+            "within 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10",
+        ),
+        (
+            {"allowed_cidrs": ["0.0.0.0/1", "128.0.0.0/1"]},
+            "relay.allowed_cidrs = ['0.0.0.0/1', '128.0.0.0/1']: '0.0.0.0/1' is not "
+            "a private network",
+        ),
+        (
+            {"allowed_cidrs": ["10.0.0.0/8", "198.51.100.0/24"]},
+            "'198.51.100.0/24' is not a private network",
+        ),
+        (
+            {"allowed_cidrs": ["10.0.0.0/7"]},
+            "'10.0.0.0/7' is not a private network",
+        ),
+        (
+            {"submission_auth": True, "submission_cidrs": ["203.0.113.7/32"]},
+            "relay.submission_cidrs = ['203.0.113.7/32']: '203.0.113.7/32' is not a "
+            "private network",
+        ),
+        (
+            {"vpc": {"cidr": "10.80.0.0/23"}},
+            "relay.vpc.cidr = '10.80.0.0/23': expected a private IPv4 network of /16 "
+            "to /22, such as 10.80.0.0/16: the relay's VPC holds 4 subnets of /24",
+        ),
+        (
+            {"vpc": {"id": "vpc-0123456789abcdef0", "cidr": "10.80.0.0/16"}},
+            "relay.vpc.cidr = '10.80.0.0/16': cidr and nat apply to a new VPC",
+        ),
+        (
+            {"vpc": {"subnet_ids": ["subnet-0123456789abcdef0"]}},
+            "relay.vpc.subnet_ids = ['subnet-0123456789abcdef0']: subnet_ids applies "
+            "to an existing VPC",
         ),
         (
             {"allowed_cidrs": ["10.0.0.1/8"]},
@@ -96,7 +129,7 @@ def test_graviton_instance_types_are_accepted(instance_type: str) -> None:
         ({"vpc": {"id": "vpc-123"}}, "relay.vpc.id = 'vpc-123': expected a VPC id"),
         (
             {"vpc": {"id": "vpc-0123456789abcdef0"}},
-            "an existing VPC needs subnet_ids",
+            "relay.vpc.subnet_ids is missing: an existing VPC needs subnet_ids",
         ),
         (
             {"vpc": {"cidr": "10.80.0.0/8"}},
@@ -108,7 +141,8 @@ def test_graviton_instance_types_are_accepted(instance_type: str) -> None:
         ),
         (
             {"submission_cidrs": ["172.16.0.0/12"]},
-            "submission_cidrs applies to submission_auth: true only",
+            "relay.submission_cidrs = ['172.16.0.0/12']: submission_cidrs applies to "
+            "submission_auth: true only",
         ),
         (
             {"alarm_topic_arn": "arn:aws:sns:us-east-1:123456789012:alarms"},
@@ -137,3 +171,10 @@ def test_a_disabled_relay_needs_no_smtp_user() -> None:
     )
 
     assert config.relay.enabled is False
+
+
+@pytest.mark.parametrize(
+    "cidrs", [["100.64.0.0/10"], ["172.16.0.0/12", "192.168.10.0/24", "10.1.2.3/32"]]
+)
+def test_private_and_carrier_grade_nat_networks_may_relay(cidrs: list[str]) -> None:
+    assert make_config(settings(allowed_cidrs=cidrs)).relay.allowed_cidrs == cidrs

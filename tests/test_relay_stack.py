@@ -78,7 +78,7 @@ def test_the_relay_is_off_unless_enabled() -> None:
 
 
 def test_smtp_is_open_to_the_allowed_networks_only_and_ssh_to_nobody() -> None:
-    template = relay_template(settings(allowed_cidrs=[ALLOWED, "192.0.2.10/32"]))
+    template = relay_template(settings(allowed_cidrs=[ALLOWED, "192.168.2.10/32"]))
 
     groups = template.find_resources(
         "AWS::EC2::SecurityGroup",
@@ -93,7 +93,7 @@ def test_smtp_is_open_to_the_allowed_networks_only_and_ssh_to_nobody() -> None:
             "IpProtocol": "tcp",
             "ToPort": port,
         }
-        for cidr in (ALLOWED, "192.0.2.10/32")
+        for cidr in (ALLOWED, "192.168.2.10/32")
         for port in (25, 587)
     ]
     assert [
@@ -105,7 +105,7 @@ def test_smtp_is_open_to_the_allowed_networks_only_and_ssh_to_nobody() -> None:
     template.resource_count_is("AWS::EC2::SecurityGroupIngress", 2)
     assert '"FromPort": 22' not in json.dumps(template.to_json())
     # Postfix relays for exactly the networks the security group lets in.
-    assert f"mynetworks = {ALLOWED} 192.0.2.10/32\n" in user_data(template)
+    assert f"mynetworks = {ALLOWED} 192.168.2.10/32\n" in user_data(template)
 
 
 def test_the_instance_role_reads_only_its_smtp_users_secret() -> None:
@@ -386,3 +386,21 @@ def test_alarms_watch_the_queue_and_the_instances_and_notify_a_topic() -> None:
         "AWS::Logs::LogGroup",
         {"LogGroupName": "/mail/test/relay/maillog", "RetentionInDays": 90},
     )
+
+
+def test_the_maillog_group_keeps_hyphens_in_the_app_and_environment_names() -> None:
+    stacks = build_environment(App(), make_config(settings(), "prod-eu"))
+    template = Template.from_stack(stacks[-1])
+
+    template.has_resource_properties(
+        "AWS::Logs::LogGroup",
+        {"LogGroupName": "/mail/prod-eu/relay/maillog", "RetentionInDays": 90},
+    )
+    assert '"log_group_name": "/mail/prod-eu/relay/maillog"' in user_data(template)
+
+
+def test_the_smallest_new_vpc_holds_the_relays_four_subnets() -> None:
+    template = relay_template(settings(vpc={"cidr": "10.80.0.0/22"}))
+
+    template.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": "10.80.0.0/22"})
+    template.resource_count_is("AWS::EC2::Subnet", 4)

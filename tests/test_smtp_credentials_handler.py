@@ -124,7 +124,11 @@ def keys(aws: dict[str, Any], user: str = USER) -> list[str]:
 
 
 def secret(aws: dict[str, Any]) -> dict[str, Any]:
-    value = aws["secrets"].get_secret_value(SecretId=aws["secret_arn"])
+    # The stage is named because moto reads the version it last wrote, not the
+    # one UpdateSecretVersionStage made current; AWS returns AWSCURRENT either way.
+    value = aws["secrets"].get_secret_value(
+        SecretId=aws["secret_arn"], VersionStage="AWSCURRENT"
+    )
     return json.loads(value["SecretString"])
 
 
@@ -304,6 +308,32 @@ def test_rollback_of_a_rotation_leaves_a_working_secret(aws) -> None:
     assert assert_secret_works(aws) == rolled_back
 
 
+def test_rollback_that_deletes_the_rotated_resource_puts_the_old_key_back(
+    aws,
+) -> None:
+    first = create(aws)
+    first_secret = secret(aws)
+    rotated = update(aws, first, props(aws), props(aws, Rotation="1"))
+
+    # CloudFormation keeps the resource the rotation replaced and deletes the
+    # one it returned.
+    delete(aws, rotated, props(aws, Rotation="1"))
+
+    assert keys(aws) == [first]
+    assert assert_secret_works(aws) == first
+    assert secret(aws) == first_secret
+
+
+def test_stack_removal_after_a_rotation_deletes_every_key(aws) -> None:
+    first = create(aws)
+    rotated = update(aws, first, props(aws), props(aws, Rotation="1"))
+    delete(aws, first, props(aws))
+
+    delete(aws, rotated, props(aws, Rotation="1"))
+
+    assert keys(aws) == []
+
+
 def test_retried_create_after_success_returns_the_same_key(aws) -> None:
     first = create(aws)
 
@@ -335,6 +365,19 @@ def test_at_the_two_key_limit_rotation_deletes_the_key_the_secret_does_not_name(
     assert keys(aws) == sorted([live, new_id])
     assert stale not in keys(aws)
     assert assert_secret_works(aws) == new_id
+
+
+def test_at_the_two_key_limit_a_region_change_keeps_the_key_the_secret_names(
+    aws,
+) -> None:
+    live = create(aws)
+    stale = aws["iam"].create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
+
+    new_id = update(aws, live, props(aws), props(aws, SesRegion="us-east-1"))
+
+    assert keys(aws) == sorted([live, new_id])
+    assert stale not in keys(aws)
+    assert assert_secret_works(aws, region="us-east-1") == new_id
 
 
 def test_at_the_two_key_limit_create_deletes_both_orphans(aws) -> None:

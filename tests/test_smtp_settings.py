@@ -56,13 +56,21 @@ def test_send_as_is_normalised_and_split_into_domains_and_addresses() -> None:
 
     assert relay.send_as == [
         "example.com",
-        "ops@example.net",
+        "Ops@example.net",
         "noreply-*@example.net",
         "a@example.com",
     ]
     assert relay.whole_domains == ["example.com"]
-    assert relay.addresses == ["ops@example.net", "noreply-*@example.net"]
+    assert relay.addresses == ["Ops@example.net", "noreply-*@example.net"]
     assert relay.domains == ["example.com", "example.net"]
+
+
+def test_send_as_keeps_the_local_part_as_written_for_case_sensitive_matching() -> None:
+    config = settings(user(send_as=["Alerts@Example.COM", "alerts@example.com"]))
+
+    [relay] = make_config(config).smtp_users
+
+    assert relay.send_as == ["Alerts@example.com", "alerts@example.com"]
 
 
 def test_no_smtp_users_is_the_default() -> None:
@@ -89,6 +97,30 @@ def test_no_smtp_users_is_the_default() -> None:
             "'*@example.com' is not an address or pattern",
         ),
         ({"send_as": ["a@*.example.com"]}, "a pattern may only use * before the @"),
+        (
+            {"send_as": ["alert?@example.com"]},
+            "smtp_users[0].send_as = ['alert?@example.com']: 'alert?@example.com' "
+            "has ?, $, { or }, which IAM reads as a wildcard or a policy variable: "
+            "expected an address or a pattern using * only",
+        ),
+        ({"send_as": ["${aws:username}@example.com"]}, "has ?, $, { or }"),
+        ({"send_as": ["a{b}@example.com"]}, "has ?, $, { or }"),
+        (
+            {"send_as": [".@example.com"]},
+            "'.@example.com' is not an email address: a dot starts or ends",
+        ),
+        (
+            {"send_as": [".ops@example.com"]},
+            "'.ops@example.com' is not an email address",
+        ),
+        (
+            {"send_as": ["ops.@example.com"]},
+            "'ops.@example.com' is not an email address",
+        ),
+        (
+            {"send_as": ["o..ps@example.com"]},
+            "'o..ps@example.com' is not an email address",
+        ),
         (
             {"send_as": ["example.com", "EXAMPLE.com"]},
             "'EXAMPLE.com' is listed twice",

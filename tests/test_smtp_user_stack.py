@@ -215,10 +215,8 @@ def test_no_iam_policy_in_the_stack_has_a_bare_wildcard_resource() -> None:
     assert "*" not in resources
 
 
-def test_handler_may_manage_only_its_users_keys_and_secrets() -> None:
-    template = shared(settings(DOMAIN_USER, PATTERN_USER))
+def handler_statements(template: Template) -> list[dict[str, Any]]:
     statements = Capture()
-
     template.has_resource_properties(
         "AWS::IAM::Policy",
         {
@@ -226,28 +224,60 @@ def test_handler_may_manage_only_its_users_keys_and_secrets() -> None:
             "PolicyDocument": {"Statement": statements},
         },
     )
-    by_action: dict[tuple[str, ...], list[Any]] = {}
-    for statement in statements.as_array():
-        actions = tuple(_as_list(statement["Action"]))
-        by_action.setdefault(actions, []).extend(_as_list(statement["Resource"]))
-    user_arns = [
-        {"Fn::GetAtt": [logical_id, "Arn"]}
-        for logical_id in template.find_resources("AWS::IAM::User")
-    ]
-    secret_arns = [
-        {"Ref": logical_id}
-        for logical_id in template.find_resources("AWS::SecretsManager::Secret")
-    ]
+    return statements.as_array()
+
+
+def test_handler_may_manage_only_this_environments_smtp_users_and_secrets() -> None:
+    template = shared(settings(DOMAIN_USER, PATTERN_USER))
+
+    by_action = {
+        tuple(_as_list(statement["Action"])): statement["Resource"]
+        for statement in handler_statements(template)
+    }
+
     key_actions = ("iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys")
-    secret_actions = ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue")
+    secret_actions = (
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+    )
     logs_actions = ("logs:CreateLogStream", "logs:PutLogEvents")
     assert set(by_action) == {key_actions, secret_actions, logs_actions}
-    assert sorted(map(json.dumps, by_action[key_actions])) == sorted(
-        map(json.dumps, user_arns)
-    )
-    assert sorted(map(json.dumps, by_action[secret_actions])) == sorted(
-        map(json.dumps, secret_arns)
-    )
+    assert by_action[key_actions] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":iam::",
+                {"Ref": "AWS::AccountId"},
+                ":user/mail-test-smtp-*",
+            ],
+        ]
+    }
+    assert by_action[secret_actions] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":secretsmanager:us-east-1:",
+                {"Ref": "AWS::AccountId"},
+                ":secret:mail/test/smtp/*",
+            ],
+        ]
+    }
+
+
+def test_removing_one_user_leaves_the_handler_its_rights_to_delete_that_users_key() -> (
+    None
+):
+    # CloudFormation applies the new handler policy before the removed user's
+    # Delete runs; a policy naming the remaining users only would deny it.
+    both = shared(settings(DOMAIN_USER, PATTERN_USER))
+    one = shared(settings(DOMAIN_USER))
+
+    assert handler_statements(one) == handler_statements(both)
 
 
 def test_secret_uses_the_aws_managed_key_by_default() -> None:

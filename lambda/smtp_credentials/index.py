@@ -12,12 +12,15 @@ has succeeded:
 - Update: a changed ``Rotation``, ``SesRegion`` or ``UserName``, or a secret whose
   key is gone, makes a new key; anything else keeps the key and the secret.
 - Delete: delete the key named by the physical id; succeed if it is gone. When
-  the secret still names that key, the credentials themselves are going away, so
-  other keys of the user go too (IAM cannot delete a user that has keys).
+  the secret names that key and its previous version names another live key of
+  the user, a rotation is being rolled back: the previous version becomes
+  current again and only this key goes. Otherwise, when the secret names that
+  key, the credentials themselves are going away, so other keys of the user go
+  too (IAM cannot delete a user that has keys).
 
 IAM allows two keys per user. When a new key is needed and the user is at that
 limit, keys the secret does not name are deleted, oldest first; the key the
-secret names is never deleted to make room.
+secret names, whatever its region, is never deleted to make room.
 
 The secret access key exists only in this process: it is turned into the SMTP
 password and dropped. Logs are JSON lines carrying the action and identifiers,
@@ -131,24 +134,71 @@ class _Request:
             return
         self.log(logging.INFO, "access key deleted", access_key_id=key_id)
 
-    def key_in_secret(self) -> str | None:
-        """The access key id of complete credentials for this region, if any."""
+    def _secret_value(self, stage: str = "AWSCURRENT") -> tuple[str, dict] | None:
+        """The version id and JSON object of the secret at ``stage``, if any."""
         try:
-            text = self.secrets.get_secret_value(SecretId=self.secret_arn)
+            text = self.secrets.get_secret_value(
+                SecretId=self.secret_arn, VersionStage=stage
+            )
         except ClientError as error:
-            if self.action == "Delete" and _code(error) == "ResourceNotFoundException":
+            code = _code(error)
+            if code == "ResourceNotFoundException" and (
+                self.action == "Delete" or stage != "AWSCURRENT"
+            ):
                 return None
             raise
         try:
             value = json.loads(text.get("SecretString") or "")
         except ValueError:
             return None
-        if not isinstance(value, dict) or not value.get("password"):
+        if not isinstance(value, dict):
             return None
-        if value.get("region") != self.region:
+        return str(text["VersionId"]), value
+
+    def named_key(self, stage: str = "AWSCURRENT") -> str | None:
+        """The access key id the secret names at ``stage``, whatever its region."""
+        found = self._secret_value(stage)
+        if found is None or not found[1].get("password"):
             return None
-        username = value.get("username")
+        username = found[1].get("username")
         return username if isinstance(username, str) else None
+
+    def key_in_secret(self) -> str | None:
+        """The access key id of complete credentials for this region, if any."""
+        found = self._secret_value()
+        if found is None or found[1].get("region") != self.region:
+            return None
+        return self.named_key()
+
+    def restore_previous(self, key_id: str) -> bool:
+        """Make the secret's previous version current again, if it names a live key.
+
+        Used when the key the secret names is deleted while an older key of the
+        same user survives: a rotation rolled back. Returns whether it did.
+        """
+        previous = self.named_key("AWSPREVIOUS")
+        current = self._secret_value()
+        previous_found = self._secret_value("AWSPREVIOUS")
+        if (
+            previous is None
+            or previous == key_id
+            or current is None
+            or previous_found is None
+            or previous not in self.access_keys()
+        ):
+            return False
+        self.secrets.update_secret_version_stage(
+            SecretId=self.secret_arn,
+            VersionStage="AWSCURRENT",
+            MoveToVersionId=previous_found[0],
+            RemoveFromVersionId=current[0],
+        )
+        self.log(
+            logging.INFO,
+            "secret put back to the previous access key",
+            access_key_id=previous,
+        )
+        return True
 
     def issue_key(self, keep: str | None) -> str:
         """Make a key, write its credentials to the secret, return its id.
@@ -252,7 +302,9 @@ def _update(request: _Request) -> str:
 
     reason = f"{', '.join(changed)} changed" if changed else "secret names no live key"
     request.log(logging.INFO, "new access key needed", reason=reason)
-    return request.issue_key(keep=current)
+    # The key the secret names serves clients until this update succeeds, even
+    # when it is another region's: it is never the one deleted to make room.
+    return request.issue_key(keep=request.named_key())
 
 
 def _delete(request: _Request) -> str:
@@ -261,7 +313,13 @@ def _delete(request: _Request) -> str:
         request.log(logging.INFO, "no access key behind this resource; nothing to do")
         return key_id
 
-    current = request.key_in_secret()
+    if request.named_key() == key_id and request.restore_previous(key_id):
+        # A rotation rolled back: CloudFormation keeps the resource it replaced,
+        # so its key, which the secret names again, must stay.
+        request.delete_key(key_id)
+        return key_id
+
+    current = request.named_key()
     request.delete_key(key_id)
     if current == key_id:
         for other in request.access_keys():
