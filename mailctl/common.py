@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import math
 import ssl
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ __all__ = [
     "find_domain",
     "have_credentials",
     "load_environment",
+    "read_hidden",
     "tls_context",
 ]
 
@@ -133,3 +136,19 @@ def tls_context(flag: str, cafile: Path | None) -> ssl.SSLContext:
         raise UsageError(
             f"{flag} {str(cafile)!r}: expected a file of PEM certificates"
         ) from None
+
+
+def read_hidden(prompt: str, expected: str) -> str:
+    """A line typed without echo, stripped; :class:`UsageError` if none comes.
+
+    ``expected`` names what was asked for, for the one-line error when
+    standard input is closed or ends (Ctrl-D) before a line is given.
+    """
+    if sys.stdin is None:
+        raise UsageError(f"standard input is closed: expected {expected}")
+    try:
+        # A password pasted from a file or a console often brings a CR or
+        # spaces with it; no SES SMTP password or access key holds any.
+        return getpass.getpass(prompt).strip()
+    except EOFError:
+        raise UsageError(f"standard input ended: expected {expected}") from None
