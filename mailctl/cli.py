@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import getpass
+import string
 import sys
 from collections.abc import Sequence
 
 from mailcore.regions import SES_REGIONS
 from mailctl import bounces, doctor, records_command, send_test
-from mailctl.common import AwsError, UsageError
+from mailctl.common import AwsError, UsageError, read_hidden
 from mailctl.derivation import is_secret_access_key, smtp_password
 
 __all__ = ["UsageError", "main"]
@@ -43,6 +43,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AwsError as error:
         sys.stderr.write(f"mailctl {arguments.command}: {error}\n")
         return 1
+    except EOFError:
+        # A safety net: each prompt turns this into its own UsageError.
+        sys.stderr.write(
+            f"mailctl {arguments.command}: error: standard input ended before "
+            "the input asked for\n"
+        )
+        return 2
+    except UnicodeError:
+        # Never str(error): it quotes the offending character and its position,
+        # and the text being encoded may be a password.
+        sys.stderr.write(
+            f"mailctl {arguments.command}: error: a value holds a character that "
+            "cannot be sent: expected ASCII\n"
+        )
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,22 +97,62 @@ def _smtp_password(arguments: argparse.Namespace) -> int:
 
     key = _read_key()
     if not is_secret_access_key(key):
+        invalid = _invalid_characters(key)
+        if invalid:
+            found = f"holds {' and '.join(invalid)}"
+        else:
+            found = f"is {len(key)} characters" if key else "is empty"
         raise UsageError(
-            f"the key read from standard input is {len(key)} characters: expected "
-            "an IAM secret access key, 40 characters of A-Z, a-z, 0-9, + and /"
+            f"the key read from standard input {found}: expected an IAM secret "
+            "access key, 40 characters of A-Z, a-z, 0-9, + and /"
         )
 
     sys.stdout.write(smtp_password(key, region) + "\n")
     return 0
 
 
+_KEY_ALPHABET = frozenset(string.ascii_letters + string.digits + "+/")
+
+
+def _invalid_characters(key: str) -> list[str]:
+    """The kinds of characters in ``key`` no access key holds, never the characters.
+
+    The key is secret, so the message may say what kind of character is wrong
+    but must not show it or where it is.
+    """
+    kinds = {
+        "whitespace": any(c.isspace() for c in key),
+        "a non-ASCII character": any(not c.isascii() for c in key),
+        "a quote": any(c in "'\"`" for c in key),
+        "a control character": any(c.isascii() and not c.isprintable() for c in key),
+    }
+    named = [kind for kind, present in kinds.items() if present]
+    other = any(
+        c.isascii()
+        and c.isprintable()
+        and not c.isspace()
+        and c not in "'\"`"
+        and c not in _KEY_ALPHABET
+        for c in key
+    )
+    if other:
+        named.append("punctuation other than + and /")
+    return named
+
+
 def _read_key() -> str:
+    expected = "an IAM secret access key"
+    if sys.stdin is None:
+        raise UsageError(f"standard input is closed: expected {expected}")
     if sys.stdin.isatty():
-        return getpass.getpass("IAM secret access key: ").strip()
-    lines = sys.stdin.read().splitlines()
-    if len([line for line in lines if line.strip()]) > 1:
-        raise UsageError(
-            "standard input holds more than one line: expected the secret access "
-            "key alone"
-        )
-    return "".join(lines).strip()
+        key = read_hidden("IAM secret access key: ", expected)
+    else:
+        lines = sys.stdin.read().splitlines()
+        if len([line for line in lines if line.strip()]) > 1:
+            raise UsageError(
+                "standard input holds more than one line: expected the secret "
+                "access key alone"
+            )
+        key = "".join(lines).strip()
+    # Notepad and some consoles save UTF-8 with a byte order mark in front.
+    return key.removeprefix("\ufeff").strip()

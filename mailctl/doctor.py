@@ -14,16 +14,18 @@ import json
 import smtplib
 import ssl
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import dns.exception
+import dns.message
+import dns.rcode
 import dns.resolver
 
 from mailcore.config import DomainSettings, EnvironmentConfig
-from mailcore.records import DnsRecord, environment_records
+from mailcore.records import DnsRecord, environment_records, txt_value
 from mailcore.regions import mail_from_mx_host, smtp_endpoint
 from mailctl import spf
 from mailctl.common import (
@@ -31,8 +33,11 @@ from mailctl.common import (
     UsageError,
     add_environment_arguments,
     aws_client,
+    check_timeout,
     find_domain,
+    have_credentials,
     load_environment,
+    tls_context,
 )
 from mailctl.ses_status import IdentityStatus, read_account, read_identity
 
@@ -71,6 +76,9 @@ Exit status: 0 all checks pass, 1 warnings only, 2 failures (or bad input).
 
 DEFAULT_SMTP_PORTS = ("587:starttls", "465:tls", "2587:starttls")
 _DMARC_TAGS = {"v", "p", "sp", "pct", "rua", "ruf", "adkim", "aspf", "fo", "rf", "ri"}
+# Tags of DMARCbis (np, psd, t); RFC 7489 section 6.3 has receivers ignore
+# tags they do not know, so these are accepted and other unknown ones warn.
+_DMARC_NEWER_TAGS = {"np", "psd", "t"}
 _DMARC_POLICIES = {"none", "quarantine", "reject"}
 
 
@@ -98,7 +106,11 @@ class SmtpTarget:
 
 
 class DnsError(Exception):
-    """The nameserver could not be asked; ``str()`` says which query failed."""
+    """One query got no usable answer; ``str()`` says which and why."""
+
+
+class NameserverSilent(DnsError):
+    """The nameserver did not answer at all, so no later query will fare better."""
 
 
 class Dns:
@@ -149,8 +161,36 @@ class Dns:
             return list(self._resolver.resolve(name, rtype, search=False))
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
+        except dns.exception.Timeout:
+            raise NameserverSilent(f"{rtype} {name}: Timeout") from None
+        except dns.resolver.NoNameservers as error:
+            raise DnsError(f"{rtype} {name}: {_rcodes(error)}") from None
         except dns.exception.DNSException as error:
             raise DnsError(f"{rtype} {name}: {type(error).__name__}") from None
+
+    def apex(self, name: str) -> list[str] | None:
+        """None when ``name`` does not exist (NXDOMAIN), else its CNAME targets."""
+        try:
+            answer = self._resolver.resolve(name, "CNAME", search=False)
+        except dns.resolver.NXDOMAIN:
+            return None
+        except dns.resolver.NoAnswer:
+            return []
+        except dns.exception.Timeout:
+            raise NameserverSilent(f"CNAME {name}: Timeout") from None
+        except dns.exception.DNSException as error:
+            raise DnsError(f"CNAME {name}: {type(error).__name__}") from None
+        return [rdata.target.to_text(omit_final_dot=True).lower() for rdata in answer]
+
+
+def _rcodes(error: dns.resolver.NoNameservers) -> str:
+    """The response codes the servers gave (SERVFAIL, REFUSED), as one word."""
+    codes = []
+    for attempt in error.kwargs.get("errors") or []:
+        response = attempt[-1] if attempt else None
+        if isinstance(response, dns.message.Message):
+            codes.append(dns.rcode.to_text(response.rcode()))
+    return "/".join(sorted(set(codes))) or "no nameserver answered"
 
 
 def add_parser(commands: Any) -> None:
@@ -223,13 +263,13 @@ def run(arguments: argparse.Namespace) -> int:
         arguments.smtp_host or smtp_endpoint(region),
         arguments.smtp_port or DEFAULT_SMTP_PORTS,
     )
-    context = _tls_context(arguments.smtp_cafile)
+    context = tls_context("--smtp-cafile", arguments.smtp_cafile)
 
     sesv2 = None
     preamble: list[Check] = []
     if arguments.no_aws:
         preamble.append(Check("ses", "skip", "--no-aws given"))
-    elif not _have_credentials():
+    elif not have_credentials():
         preamble.append(
             Check("ses", "skip", "no AWS credentials found; SES status not checked")
         )
@@ -275,8 +315,7 @@ def _check_dns_options(arguments: argparse.Namespace) -> None:
             ) from None
     if not 0 < arguments.dns_port < 65536:
         raise UsageError(f"--dns-port {arguments.dns_port}: expected 1 to 65535")
-    if not arguments.timeout > 0:
-        raise UsageError(f"--timeout {arguments.timeout}: expected seconds above 0")
+    check_timeout("--timeout", arguments.timeout)
 
 
 def exit_status(checks: Sequence[Check]) -> int:
@@ -302,6 +341,7 @@ def diagnose(
     checks: list[Check] = []
 
     identity: IdentityStatus | None = None
+    ses_problem: str | None = None
     if sesv2 is not None:
         try:
             identity = read_identity(sesv2, domain.name)
@@ -309,13 +349,30 @@ def diagnose(
             checks.extend(_ses_account_checks(read_account(sesv2), region))
         except AwsError as error:
             checks.append(Check("ses", "fail", str(error)))
+            ses_problem = "SES could not be read (see the ses check)"
+        if identity is None and ses_problem is None:
+            ses_problem = f"{domain.name} is not an SES identity in {region}"
 
     easy_dkim = identity.easy_dkim(domain.name) if identity else []
     records = environment_records(config, domain, easy_dkim=easy_dkim)
+    dns_checks: list[Check] = []
     try:
-        checks.extend(_dns_checks(domain, region, records, identity, dns_client))
-    except DnsError as error:
-        checks.append(Check("dns", "fail", f"the nameserver did not answer {error}"))
+        _dns_checks(
+            domain,
+            region,
+            records,
+            identity,
+            dns_client,
+            dns_checks,
+            ses_read=sesv2 is not None,
+            ses_problem=ses_problem,
+        )
+    except NameserverSilent as error:
+        # Every later query would wait out the timeout too; one line says it.
+        dns_checks.append(
+            Check("dns", "fail", f"the nameserver did not answer {error}")
+        )
+    checks.extend(dns_checks)
 
     if smtp is not None:
         context = tls_context or ssl.create_default_context()
@@ -446,32 +503,88 @@ def _dns_checks(
     records: list[DnsRecord],
     identity: IdentityStatus | None,
     dns_client: Dns,
-) -> list[Check]:
+    checks: list[Check],
+    *,
+    ses_read: bool,
+    ses_problem: str | None,
+) -> None:
+    """Append each DNS check to ``checks``; one failed query fails one check."""
     by_key = {record.key: record for record in records}
     ttl = domain.ttl
-    checks: list[Check] = []
+
+    def guarded(name: str, run: Callable[[], Check | list[Check]]) -> None:
+        try:
+            result = run()
+        except NameserverSilent:
+            raise
+        except DnsError as error:
+            checks.append(
+                Check(name, "fail", f"the nameserver answered {error} with an error")
+            )
+            return
+        checks.extend(result if isinstance(result, list) else [result])
+
+    exists = dns_client.apex(domain.name)
+    if exists is None:
+        checks.append(
+            Check(
+                "domain",
+                "fail",
+                f"{domain.name} does not exist (NXDOMAIN): register it or delegate "
+                "it to the nameservers that hold its records",
+            )
+        )
+        return
+    if exists:
+        checks.append(
+            Check(
+                "domain",
+                "fail",
+                f"apex is a CNAME to {', '.join(exists)}: a CNAME cannot sit beside "
+                "the SOA, NS, MX and TXT records mail needs at the apex",
+                f"delete the CNAME at {domain.name} and publish the records below",
+            )
+        )
 
     dkim = [record for record in records if record.key.startswith("DkimToken")]
     if domain.dkim.signing == "easy" and not dkim:
-        reason = (
-            "SES has issued no DKIM tokens yet"
-            if identity
-            else "Easy DKIM tokens come from SES; run with AWS credentials"
-        )
+        if identity:
+            reason = "SES has issued no DKIM tokens yet"
+        elif ses_problem:
+            reason = f"Easy DKIM tokens come from SES; {ses_problem}"
+        elif ses_read:
+            reason = "Easy DKIM tokens come from SES, which gave none"
+        else:
+            reason = "Easy DKIM tokens come from SES; run with AWS credentials"
         checks.append(Check("dkim", "skip", reason))
     for record in dkim:
-        checks.append(_exact_check("dkim", record, dns_client, ttl))
+        guarded(
+            "dkim", lambda record=record: _exact_check("dkim", record, dns_client, ttl)
+        )
     if "DkimPublicKey" in by_key:
-        checks.append(_dkim_key_check(by_key["DkimPublicKey"], dns_client, ttl))
+        guarded(
+            "dkim", lambda: _dkim_key_check(by_key["DkimPublicKey"], dns_client, ttl)
+        )
 
-    checks.append(_mail_from_mx_check(by_key["MailFromMx"], region, dns_client, ttl))
-    checks.append(_mail_from_spf_check(by_key["MailFromSpf"], dns_client, ttl))
-    checks.extend(_apex_checks(domain, by_key.get("ApexTxt"), dns_client, ttl))
-    checks.extend(_dmarc_checks(domain, by_key.get("Dmarc"), dns_client, ttl))
+    guarded(
+        "mail-from-mx",
+        lambda: _mail_from_mx_check(by_key["MailFromMx"], region, dns_client, ttl),
+    )
+    guarded(
+        "mail-from-spf",
+        lambda: _mail_from_spf_check(by_key["MailFromSpf"], dns_client, ttl),
+    )
+    guarded("spf", lambda: _apex_checks(domain, by_key.get("ApexTxt"), dns_client, ttl))
+    guarded("dmarc", lambda: _dmarc_checks(domain, dns_client, ttl))
     if "InboundMx" in by_key:
-        checks.append(_exact_check("mx", by_key["InboundMx"], dns_client, ttl))
-    checks.extend(_policy_checks(domain, dns_client))
-    return checks
+        guarded("mx", lambda: _exact_check("mx", by_key["InboundMx"], dns_client, ttl))
+    guarded("mta-sts", lambda: _policy_checks(domain, dns_client))
+
+
+def _txt_line(name: str, text: str, ttl: int) -> str:
+    """``text`` as a zone line, split into 255-byte strings as ``records`` does."""
+    record = DnsRecord("Fix", name, "TXT", (txt_value(text),), "")
+    return record.zone_lines(ttl)[0]
 
 
 def _set(record: DnsRecord, ttl: int) -> str:
@@ -494,12 +607,29 @@ def _unquote(value: str) -> str:
     return "".join(part.strip('"') for part in parts).replace('\\"', '"')
 
 
+def _dkim_tags(text: str) -> dict[str, str]:
+    """The tags of a DKIM key record; values keep case, spaces are dropped."""
+    tags = {}
+    for part in text.split(";"):
+        key, _, value = part.partition("=")
+        tags[key.strip().lower()] = "".join(value.split())
+    return tags
+
+
 def _dkim_key_check(record: DnsRecord, dns_client: Dns, ttl: int) -> Check:
-    wanted = _unquote(record.values[0])
+    wanted = _dkim_tags(_unquote(record.values[0]))
     found = [t for t in dns_client.query(record.name, "TXT") if "v=DKIM1" in t]
-    if found == [wanted]:
-        return Check("dkim", "ok", f"{record.name} TXT holds the public key")
+    if len(found) == 1:
+        # Receivers read tags (RFC 6376 3.6.1): spaces around ";" and an absent
+        # k= (rsa by default) make no difference, only the key does.
+        tags = _dkim_tags(found[0])
+        if tags.get("p") == wanted.get("p") and tags.get("k", "rsa").lower() == (
+            wanted.get("k", "rsa").lower()
+        ):
+            return Check("dkim", "ok", f"{record.name} TXT holds the public key")
     detail = f"{record.name} TXT is {found[0][:60]!r}..." if found else "missing"
+    if len(found) > 1:
+        detail = f"{record.name} has {len(found)} DKIM key records"
     return Check("dkim", "fail", f"{record.name} TXT: {detail}", _set(record, ttl))
 
 
@@ -549,7 +679,7 @@ def _apex_checks(
 
     if domain.spf.enabled:
         wanted = domain.spf.value()
-        fix = f'{apex}. {ttl} IN TXT "{wanted}"'
+        fix = _txt_line(apex, wanted, ttl)
         found = [
             strings for strings in txt if "".join(strings).lower().startswith("v=spf1")
         ]
@@ -593,10 +723,24 @@ def _spf_record_checks(
     text = "".join(strings)
 
     def lookup(name: str, rtype: str) -> list[str]:
-        return dns_client.query(name, rtype)
+        try:
+            return dns_client.query(name, rtype)
+        except DnsError as error:
+            # Even a timeout here is likely the include's own servers, not ours.
+            raise spf.TemporaryError(str(error).partition(": ")[2]) from None
 
     report = spf.check_spf(apex, lookup, record=text)
     checks = []
+    if report.temperror:
+        checks.append(
+            Check(
+                "spf",
+                "fail",
+                f"{apex} SPF {text!r}: temperror: {report.temperror}; receivers "
+                "defer or reject until that lookup answers",
+            )
+        )
+        return checks
     if report.problems:
         detail = f"{apex} SPF {text!r}: {report.problems[0]}"
         if len(strings) > 1:
@@ -618,13 +762,14 @@ def _spf_record_checks(
     else:
         checks.append(Check("spf", "ok", f"{apex} TXT {text!r}"))
 
-    if report.lookups > spf.LOOKUP_LIMIT:
+    if report.over_limit:
         checks.append(
             Check(
                 "spf-lookups",
                 "fail",
-                f"evaluating {apex} takes {report.lookups} DNS lookups through its "
-                f"includes; receivers stop at {spf.LOOKUP_LIMIT} (permerror)",
+                f"evaluating {apex} takes more than {spf.LOOKUP_LIMIT} DNS lookups "
+                f"through its includes; receivers stop at {spf.LOOKUP_LIMIT} "
+                "(permerror)",
                 "fewer include:, a, mx, ptr and exists terms, or ip4:/ip6: ranges",
             )
         )
@@ -658,24 +803,31 @@ def _spf_record_checks(
     return checks
 
 
-def dmarc_problems(text: str) -> list[str]:
-    """What a receiver would reject in the DMARC record ``text`` (RFC 7489)."""
+def _dmarc_tags(text: str) -> list[tuple[str, str]] | str:
+    """The tags of ``text``, names and values lower case, or why it is unreadable."""
     tags: list[tuple[str, str]] = []
     for part in text.split(";"):
         if not part.strip():
             continue
         key, equals, value = part.partition("=")
         if not equals:
-            return [f"{part.strip()!r} is not a tag=value pair"]
+            return f"{part.strip()!r} is not a tag=value pair"
         tags.append((key.strip().lower(), value.strip()))
     if not tags or tags[0] != ("v", "DMARC1"):
-        return ["the record must start with v=DMARC1"]
+        return "the record must start with v=DMARC1"
+    # RFC 7489 section 6.4: every tag but v is case-insensitive (p=Reject is fine).
+    return [tags[0], *((key, value.lower()) for key, value in tags[1:])]
+
+
+def dmarc_problems(text: str) -> list[str]:
+    """What a receiver would reject in the DMARC record ``text`` (RFC 7489)."""
+    tags = _dmarc_tags(text)
+    if isinstance(tags, str):
+        return [tags]
     found = dict(tags)
     problems = []
-    if found.get("p") not in _DMARC_POLICIES:
-        problems.append(
-            f"p={found.get('p', '')!r}: expected p=none, p=quarantine or p=reject"
-        )
+    if "p" in found and found["p"] not in _DMARC_POLICIES:
+        problems.append(f"p={found['p']!r}: expected p=none, p=quarantine or p=reject")
     if "sp" in found and found["sp"] not in _DMARC_POLICIES:
         problems.append(f"sp={found['sp']!r}: expected none, quarantine or reject")
     if "pct" in found and not (
@@ -687,20 +839,33 @@ def dmarc_problems(text: str) -> list[str]:
             problems.append(f"{tag}={found[tag]!r}: expected r or s")
     for tag in ("rua", "ruf"):
         for uri in filter(None, found.get(tag, "").split(",")):
-            if not uri.strip().lower().startswith("mailto:"):
+            if not uri.strip().startswith("mailto:"):
                 problems.append(f"{tag} {uri.strip()!r}: expected mailto:ADDRESS")
-    unknown = [key for key, _ in tags if key not in _DMARC_TAGS]
-    problems.extend(f"unknown tag {key!r}" for key in unknown)
     return problems
 
 
-def _dmarc_checks(
-    domain: DomainSettings, record: DnsRecord | None, dns_client: Dns, ttl: int
-) -> list[Check]:
+def dmarc_warnings(text: str) -> list[str]:
+    """What receivers accept in ``text`` but probably is not what was meant."""
+    tags = _dmarc_tags(text)
+    if isinstance(tags, str):
+        return []
+    warnings = []
+    if "p" not in dict(tags):
+        warnings.append("no p= tag, so receivers apply p=none")
+    known = _DMARC_TAGS | _DMARC_NEWER_TAGS
+    warnings.extend(
+        f"unknown tag {key!r}, which receivers ignore"
+        for key, _ in tags
+        if key not in known
+    )
+    return warnings
+
+
+def _dmarc_checks(domain: DomainSettings, dns_client: Dns, ttl: int) -> list[Check]:
     apex = domain.name
     name = f"_dmarc.{apex}"
     wanted = domain.dmarc.value()
-    fix = f'{name}. {ttl} IN TXT "{wanted}"'
+    fix = _txt_line(name, wanted, ttl)
     checks = []
     at_apex = [t for t in dns_client.query(apex, "TXT") if t.startswith("v=DMARC1")]
     if at_apex:
@@ -731,11 +896,16 @@ def _dmarc_checks(
         )
         return checks
     problems = dmarc_problems(found[0])
+    warnings = dmarc_warnings(found[0])
     if problems:
         checks.append(
             Check("dmarc", "fail", f"{name} {found[0]!r}: {problems[0]}", fix)
         )
-    elif domain.dmarc.enabled and found[0] != wanted:
+    elif warnings:
+        checks.append(
+            Check("dmarc", "warn", f"{name} {found[0]!r}: {warnings[0]}", fix)
+        )
+    elif domain.dmarc.enabled and _dmarc_tags(found[0]) != _dmarc_tags(wanted):
         checks.append(
             Check(
                 "dmarc",
@@ -796,16 +966,10 @@ def _smtp_targets(host: str, ports: Sequence[str]) -> list[SmtpTarget]:
                 f"--smtp-port {entry!r}: expected PORT:starttls or PORT:tls, such "
                 "as 587:starttls"
             )
-        targets.append(SmtpTarget(host, int(port), mode))
+        target = SmtpTarget(host, int(port), mode)
+        if target not in targets:
+            targets.append(target)
     return targets
-
-
-def _tls_context(cafile: Path | None) -> ssl.SSLContext:
-    if cafile is None:
-        return ssl.create_default_context()
-    if not cafile.is_file():
-        raise UsageError(f"--smtp-cafile {str(cafile)!r}: expected a PEM file")
-    return ssl.create_default_context(cafile=str(cafile))
 
 
 def _smtp_check(target: SmtpTarget, context: ssl.SSLContext, timeout: float) -> Check:
@@ -832,6 +996,23 @@ def _smtp_check(target: SmtpTarget, context: ssl.SSLContext, timeout: float) -> 
         return Check(
             name, "fail", f"{where}: certificate not trusted ({error.verify_message})"
         )
+    except ConnectionRefusedError:
+        return Check(
+            name,
+            "fail",
+            f"{where} refused the connection: nothing listens on port "
+            f"{target.port} there (a firewall that blocks drops, it does not refuse)",
+        )
+    except ssl.SSLError as error:
+        if error.reason == "WRONG_VERSION_NUMBER":
+            other = "starttls" if target.mode == "tls" else "tls"
+            return Check(
+                name,
+                "fail",
+                f"{where} did not speak TLS as {target.mode} expects: the port "
+                f"speaks the other mode; try --smtp-port {target.port}:{other}",
+            )
+        return Check(name, "fail", f"{where}: TLS failed ({error.reason or error})")
     except (TimeoutError, ConnectionError, OSError, smtplib.SMTPException) as error:
         return Check(
             name,
@@ -841,9 +1022,3 @@ def _smtp_check(target: SmtpTarget, context: ssl.SSLContext, timeout: float) -> 
             f"{target.port}",
         )
     return Check(name, "ok", f"{where} answers with {how} ({version})")
-
-
-def _have_credentials() -> bool:
-    import boto3
-
-    return boto3.Session().get_credentials() is not None

@@ -9,7 +9,6 @@ exception message.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import smtplib
 import socket
@@ -28,7 +27,10 @@ from mailctl.common import (
     AwsError,
     UsageError,
     aws_client,
+    check_timeout,
     load_environment,
+    read_hidden,
+    tls_context,
 )
 
 __all__ = ["Credentials", "add_parser", "explain", "send"]
@@ -60,6 +62,11 @@ Exit status: 0 sent, 1 the server or network refused, 2 bad input.
 """
 
 _MASK = "********"
+# Ports where SES speaks TLS from the first byte, which this client does not.
+_TLS_PORTS = (465, 2465)
+_PASSWORD_EXPECTED = (
+    "an SES SMTP password (44 characters of A-Z, a-z, 0-9, + and /, starting with B)"
+)
 
 
 @dataclass(frozen=True)
@@ -187,11 +194,10 @@ def add_parser(commands: Any) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Resolve the credentials, send, and explain; return the exit status."""
-    credentials = _credentials(arguments)
-    context = ssl.create_default_context(
-        cafile=str(arguments.cafile) if arguments.cafile else None
-    )
+    _check_arguments(arguments)
+    context = tls_context("--cafile", arguments.cafile)
     message = _message(arguments.sender, arguments.recipient, arguments.subject)
+    credentials = _credentials(arguments)
     problem = send(
         credentials,
         message,
@@ -266,12 +272,19 @@ def explain(code: int, text: str, credentials: Credentials) -> str:
     reply = f"{code} {text}".strip()
     region = credentials.region or "its region"
     if code == 535:
-        return (
+        explanation = (
             f"{reply}: authentication failed. An SES SMTP password works in one "
             f"region only: it must be derived for the region of {credentials.host} "
             f"({region}); or the access key was rotated or deactivated and the "
             "password is stale: read the secret again"
         )
+        if not _looks_like_smtp_password(credentials.password):
+            explanation += (
+                ". The password given is not 44 characters starting with B: is "
+                "it the SMTP password, not the secret access key? (python -m "
+                "mailctl smtp-password derives one)"
+            )
+        return explanation
     if code == 554:
         return (
             f"{reply}: SES refused the message. The From address or its domain "
@@ -281,15 +294,23 @@ def explain(code: int, text: str, credentials: Credentials) -> str:
     return f"the server refused: {reply}"
 
 
+def _looks_like_smtp_password(password: str) -> bool:
+    # Base64 of a version byte 0x04 and a 32-byte HMAC: 44 characters from "B".
+    return len(password) == 44 and password.startswith("B")
+
+
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _message(sender: str, recipient: str, subject: str) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = subject
+    try:
+        message["From"] = sender
+        message["To"] = recipient
+        message["Subject"] = subject
+    except ValueError as error:
+        raise UsageError(f"the message headers: {error}") from None
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(
@@ -298,27 +319,52 @@ def _message(sender: str, recipient: str, subject: str) -> EmailMessage:
     return message
 
 
-def _credentials(arguments: argparse.Namespace) -> Credentials:
+def _check_arguments(arguments: argparse.Namespace) -> None:
     for flag, value in (("--from", arguments.sender), ("--to", arguments.recipient)):
         if "@" not in value or value.startswith("@") or value.endswith("@"):
             raise UsageError(f"{flag} {value!r}: expected an email address")
+    for flag, value in (
+        ("--from", arguments.sender),
+        ("--to", arguments.recipient),
+        ("--subject", arguments.subject),
+    ):
+        if "\n" in value or "\r" in value:
+            raise UsageError(f"{flag} {value!r}: expected one line, without breaks")
     if arguments.port is not None and not 0 < arguments.port < 65536:
         raise UsageError(f"--port {arguments.port}: expected 1 to 65535")
-    if not arguments.timeout > 0:
-        raise UsageError(f"--timeout {arguments.timeout}: expected seconds above 0")
-
-    if arguments.username:
-        if not (arguments.region or arguments.host):
-            raise UsageError(
-                "--username needs --region (or --host): expected the SES region "
-                "the password was derived for, such as eu-west-1"
-            )
-        if arguments.region and arguments.region not in SES_REGIONS:
+    if arguments.port in _TLS_PORTS:
+        raise UsageError(
+            f"--port {arguments.port}: send-test speaks STARTTLS only; use 587 or 2587"
+        )
+    check_timeout("--timeout", arguments.timeout)
+    if arguments.region is not None:
+        arguments.region = arguments.region.strip().lower()
+        if arguments.region not in SES_REGIONS:
             raise UsageError(
                 f"--region {arguments.region!r}: expected a region where SES "
                 "offers SMTP, such as eu-west-1"
             )
-        password = getpass.getpass(f"SMTP password of {arguments.username}: ")
+    if arguments.username and not (arguments.region or arguments.host):
+        raise UsageError(
+            "--username needs --region (or --host): expected the SES region "
+            "the password was derived for, such as eu-west-1"
+        )
+
+
+def _credentials(arguments: argparse.Namespace) -> Credentials:
+    if arguments.username:
+        password = read_hidden(
+            f"SMTP password of {arguments.username}: ", _PASSWORD_EXPECTED
+        )
+        if not password:
+            raise UsageError(f"no password was given: expected {_PASSWORD_EXPECTED}")
+        if not password.isascii():
+            # The character and its position stay out of the message: they
+            # are part of a secret.
+            raise UsageError(
+                "the password holds a character that is not ASCII: expected "
+                f"{_PASSWORD_EXPECTED}"
+            )
         return Credentials(
             username=arguments.username,
             password=password,
@@ -333,7 +379,7 @@ def _credentials(arguments: argparse.Namespace) -> Credentials:
         username=stored["username"],
         password=stored["password"],
         host=arguments.host or stored["host"],
-        port=arguments.port or int(stored["port"]),
+        port=arguments.port or stored["port"],
         region=stored["region"],
     )
 
@@ -379,4 +425,18 @@ def _read_secret(name: str, region: str | None) -> dict[str, Any]:
             f"secret {name!r} does not hold SMTP credentials yet: expected JSON "
             f"with {', '.join(fields)} (is the stack deployed?)"
         )
-    return stored
+    for field in ("username", "password", "host", "region"):
+        if not isinstance(stored[field], str) or not stored[field].isascii():
+            raise AwsError(
+                f"secret {name!r}: {field} is not ASCII text: expected the JSON "
+                "the stacks write"
+            )
+    port = stored["port"]
+    if isinstance(port, str) and port.strip().isdigit():
+        port = int(port)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise AwsError(
+            f"secret {name!r}: port {stored['port']!r} is not a port number: "
+            "expected 1 to 65535, such as 587"
+        )
+    return {**stored, "port": port}

@@ -5,10 +5,14 @@ names, through a lookup function the caller gives, and counts what a receiver
 would count: terms that query DNS (limit 10, section 4.6.4) and lookups that
 find nothing (limit 2, "void lookups"). :func:`syntax_problems` checks one
 record's terms. Both are pure, so the rules are tested without a resolver.
+
+Like a receiver, the walk stops once the lookup limit is exceeded, and each
+name is asked once per walk, so a mesh of includes cannot make it slow.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +22,7 @@ __all__ = [
     "VOID_LOOKUP_LIMIT",
     "Lookup",
     "SpfReport",
+    "TemporaryError",
     "check_spf",
     "spf_records",
     "syntax_problems",
@@ -30,8 +35,18 @@ Lookup = Callable[[str, str], list[str]]
 """``lookup(name, rtype)``: the record texts found, ``[]`` when there are none.
 
 TXT records come back with their strings joined as receivers join them: with
-nothing between.
+nothing between. A query that gets no usable answer raises
+:class:`TemporaryError`.
 """
+
+
+class TemporaryError(Exception):
+    """A lookup got no usable answer (SERVFAIL, REFUSED, timeout): a temperror."""
+
+
+class _Stop(Exception):
+    """Raised inside the walk where a receiver stops: past the limit, temperror."""
+
 
 _QUALIFIER = "+-~?"
 _DOMAIN_SPEC = r"[a-z0-9_.%{}-]+"
@@ -59,6 +74,13 @@ class SpfReport:
     lookups: int = 0
     void_lookups: int = 0
     problems: list[str] = field(default_factory=list)
+    temperror: str | None = None
+    """The lookup that failed, when one did (RFC 7208 2.6.6)."""
+
+    @property
+    def over_limit(self) -> bool:
+        """True when the walk stopped because it passed :data:`LOOKUP_LIMIT`."""
+        return self.lookups > LOOKUP_LIMIT
 
 
 def spf_records(texts: list[str]) -> list[str]:
@@ -111,11 +133,20 @@ def check_spf(domain: str, lookup: Lookup, *, record: str | None = None) -> SpfR
     terms of the top record. Includes are followed to a depth of 10, and each
     domain once, so a loop cannot run forever.
     """
+    answers: dict[tuple[str, str], list[str]] = {}
+
+    def cached(name: str, rtype: str) -> list[str]:
+        key = (name.lower(), rtype)
+        if key not in answers:
+            answers[key] = lookup(name, rtype)
+        return answers[key]
+
     if record is None:
         found = spf_records(lookup(domain, "TXT"))
         record = found[0] if found else ""
     report = SpfReport(record=record)
-    _walk(domain, record, lookup, report, depth=0, visited={domain})
+    with contextlib.suppress(_Stop):
+        _walk(domain, record, cached, report, depth=0, visited={domain})
     return report
 
 
@@ -144,16 +175,26 @@ def _walk(
         if word not in _LOOKUP_WORDS:
             continue
         report.lookups += 1
+        if report.over_limit:
+            raise _Stop
         target = argument or domain
         if "%" in target:
             continue
-        if word in ("include", "redirect"):
-            _follow(word, target, lookup, report, depth=depth, visited=visited)
-        elif word in ("a", "exists"):
-            if not lookup(target, "A") and not (word == "a" and lookup(target, "AAAA")):
+        try:
+            if word in ("include", "redirect"):
+                _follow(word, target, lookup, report, depth=depth, visited=visited)
+            elif word in ("a", "exists"):
+                if not lookup(target, "A") and not (
+                    word == "a" and lookup(target, "AAAA")
+                ):
+                    report.void_lookups += 1
+            elif word == "mx" and not lookup(target, "MX"):
                 report.void_lookups += 1
-        elif word == "mx" and not lookup(target, "MX"):
-            report.void_lookups += 1
+        except TemporaryError as error:
+            # A receiver stops here with temperror; name the term that failed.
+            if report.temperror is None:
+                report.temperror = f"{word} {target}: {error}"
+            raise _Stop from None
 
 
 def _follow(

@@ -283,3 +283,21 @@ def test_live_without_a_signing_zone_leaves_dkim_pending_not_guessed(
     assert status == 0
     assert " IN CNAME " not in out
     assert "no SigningHostedZone" in out
+
+
+def test_live_with_a_misspelt_aws_profile_is_one_line_and_exit_2(
+    monkeypatch, tmp_path, capsys
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "typo")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+
+    status = main(["records", "--env", "example", "--live"])
+    output = capsys.readouterr()
+
+    assert status == 2
+    assert output.out == ""
+    assert output.err == (
+        "mailctl records: error: AWS configuration: The config profile (typo) "
+        "could not be found\n"
+    )

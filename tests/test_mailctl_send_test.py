@@ -321,3 +321,185 @@ def test_help_names_the_credential_sources_and_failures(capsys) -> None:
     assert exit_info.value.code == 0
     for fragment in ("--secret NAME", "--username KEY_ID", "535", "554", "port 25"):
         assert fragment in text
+
+
+def fail_line(capsys) -> str:
+    output = capsys.readouterr()
+    assert output.out == ""
+    return error_line_of(output.err)
+
+
+def error_line(capsys) -> str:
+    """Standard error, which must be one line; the dialogue may be on stdout."""
+    return error_line_of(capsys.readouterr().err)
+
+
+def error_line_of(err: str) -> str:
+    assert err.count("\n") == 1
+    return err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--cafile", "README.md"], "--cafile 'README.md': expected a file of PEM"),
+        (["--cafile", "/nonexistent/ca.pem"], "--cafile '/nonexistent/ca.pem': no "),
+        (["--subject", "hi\nBcc: x@example.net"], "--subject 'hi\\nBcc: x@example"),
+        (["--port", "465"], "--port 465: send-test speaks STARTTLS only; use 587 "),
+        (["--port", "2465"], "--port 2465: send-test speaks STARTTLS only"),
+        (["--timeout", "inf"], "--timeout inf: expected seconds above 0 and at most"),
+    ],
+)
+def test_bad_options_are_one_line_before_anything_is_asked(
+    capsys, monkeypatch, arguments, message
+) -> None:
+    monkeypatch.setattr("getpass.getpass", pytest.fail)
+    base = ["send-test", "--to", "someone@example.org"]
+    base += ["--username", USERNAME, "--region", "us-east-1"]
+
+    status = main([*base, "--from", "sender@example.com", *arguments])
+
+    assert status == 2
+    assert fail_line(capsys).startswith(f"mailctl send-test: error: {message}")
+
+
+def test_a_line_break_in_from_is_one_line(capsys) -> None:
+    status = main(
+        [
+            "send-test",
+            "--from",
+            "a@example.com\r\nBcc: x@example.net",
+            "--to",
+            "b@example.org",
+            "--secret",
+            SECRET,
+        ]
+    )
+
+    assert status == 2
+    assert fail_line(capsys).startswith(
+        "mailctl send-test: error: --from 'a@example.com\\r\\nBcc: x@example.net': "
+        "expected one line"
+    )
+
+
+def test_a_misspelt_aws_profile_is_one_line(
+    certificate, capsys, monkeypatch, tmp_path
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "typo")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+
+    status = main(send(certificate, "--secret", "x"))
+
+    assert status == 2
+    assert fail_line(capsys) == (
+        "mailctl send-test: error: AWS configuration: The config profile (typo) "
+        "could not be found\n"
+    )
+
+
+def prompted(certificate, port: int) -> list[str]:
+    return send(
+        certificate, "--username", USERNAME, "--host", "127.0.0.1", "--port", str(port)
+    )
+
+
+def test_ctrl_d_at_the_password_prompt_is_one_line(
+    certificate, capsys, monkeypatch
+) -> None:
+    def end_of_input(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("getpass.getpass", end_of_input)
+
+    status = main(prompted(certificate, 587))
+
+    assert status == 2
+    assert fail_line(capsys).startswith(
+        "mailctl send-test: error: standard input ended: expected an SES SMTP password"
+    )
+
+
+def test_a_non_ascii_password_is_refused_without_showing_any_of_it(
+    certificate, capsys, monkeypatch
+) -> None:
+    password = PASSWORD[:10] + "\u00e9" + PASSWORD[11:]
+    monkeypatch.setattr("getpass.getpass", lambda prompt: password)
+
+    status = main(prompted(certificate, 587))
+    line = fail_line(capsys)
+
+    assert status == 2
+    assert line == (
+        "mailctl send-test: error: the password holds a character that is not "
+        "ASCII: expected an SES SMTP password (44 characters of A-Z, a-z, 0-9, + "
+        "and /, starting with B)\n"
+    )
+    assert "\u00e9" not in line
+    assert "10" not in line
+
+
+def test_a_pasted_password_with_a_carriage_return_still_logs_in(
+    standin, certificate, capsys, monkeypatch
+) -> None:
+    monkeypatch.setattr("getpass.getpass", lambda prompt: f"  {PASSWORD}\r")
+
+    status = main(prompted(certificate, standin.port))
+    output = capsys.readouterr()
+
+    assert status == 0, output.err
+    assert len(standin.messages) == 1
+
+
+def test_535_with_what_looks_like_a_secret_key_gives_a_hint(
+    standin, certificate, capsys, monkeypatch
+) -> None:
+    # 40 characters, as an IAM secret access key is, instead of 44 from "B".
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "wJalr/" + "K" * 34)
+
+    status = main(prompted(certificate, standin.port))
+    line = error_line(capsys)
+
+    assert status == 1
+    assert line.endswith(
+        "The password given is not 44 characters starting with B: is it the SMTP "
+        "password, not the secret access key? (python -m mailctl smtp-password "
+        "derives one)\n"
+    )
+
+
+def test_region_is_accepted_in_any_case(certificate, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "")
+
+    status = main(send(certificate, "--username", USERNAME, "--region", "EU-West-1"))
+
+    # The region passed; the empty password is what stops it.
+    assert status == 2
+    assert fail_line(capsys).startswith(
+        "mailctl send-test: error: no password was given"
+    )
+
+
+@pytest.mark.parametrize("port", ["abc", None, True, 70000])
+def test_a_secret_with_a_bad_port_is_one_line(certificate, capsys, port) -> None:
+    boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name=SECRET,
+        SecretString=json.dumps(
+            {
+                "username": USERNAME,
+                "password": PASSWORD,
+                "host": "127.0.0.1",
+                "port": port,
+                "region": "us-east-1",
+            }
+        ),
+    )
+
+    status = main(send(certificate, "--secret", SECRET))
+
+    assert status == 1
+    assert fail_line(capsys) == (
+        f"mailctl send-test: secret {SECRET!r}: port {port!r} is not a port "
+        "number: expected 1 to 65535, such as 587\n"
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
+from mailctl.cli import main
 from mailctl.derivation import smtp_password
 from tests.conftest import REPO
 
@@ -113,3 +115,67 @@ def test_key_is_not_accepted_as_an_argument() -> None:
 
     assert result.returncode == 2
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("stdin", "found"),
+    [
+        (KEY[:-1] + '"', "holds a quote"),
+        (KEY[:-1] + "é", "holds a non-ASCII character"),
+        (KEY[:20] + " " + KEY[21:], "holds whitespace"),
+        (KEY[:-1] + "-", "holds punctuation other than + and /"),
+        ("", "is empty"),
+    ],
+    ids=["quote", "non-ascii", "space", "hyphen", "empty"],
+)
+def test_a_bad_character_is_named_by_its_kind_without_showing_it(stdin, found) -> None:
+    result = run("smtp-password", "--region", "eu-west-1", stdin=stdin + "\n")
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"mailctl smtp-password: error: the key read from standard input {found}: "
+        "expected an IAM secret access key, 40 characters of A-Z, a-z, 0-9, + and /\n"
+    )
+
+
+def test_a_utf8_byte_order_mark_before_the_key_is_ignored() -> None:
+    result = run("smtp-password", "--region", "eu-west-1", stdin="\ufeff" + KEY)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == smtp_password(KEY, "eu-west-1") + "\n"
+
+
+def test_closed_standard_input_is_one_line_and_exit_2() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mailctl", "smtp-password", "--region", "eu-west-1"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+        # Close descriptor 0 in the child, as "<&-" does in a shell.
+        preexec_fn=lambda: os.close(0),
+    )
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        "mailctl smtp-password: error: standard input is closed: expected an IAM "
+        "secret access key\n"
+    )
+
+
+def test_ctrl_d_at_the_prompt_is_one_line_and_exit_2(monkeypatch, capsys) -> None:
+    def end_of_input(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    monkeypatch.setattr("getpass.getpass", end_of_input)
+
+    status = main(["smtp-password", "--region", "eu-west-1"])
+
+    assert status == 2
+    assert capsys.readouterr().err == (
+        "mailctl smtp-password: error: standard input ended: expected an IAM "
+        "secret access key\n"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailctl.spf import check_spf, spf_records, syntax_problems
+from mailctl.spf import TemporaryError, check_spf, spf_records, syntax_problems
 
 
 def dns(records: dict[tuple[str, str], list[str]]):
@@ -33,7 +33,7 @@ def test_lookups_are_counted_through_nested_includes() -> None:
     assert report.problems == []
 
 
-def test_eleven_lookups_hidden_in_includes_are_found() -> None:
+def test_lookups_hidden_in_includes_stop_the_walk_past_ten() -> None:
     records = {("example.com", "TXT"): ["v=spf1 include:big.test ~all"]}
     records[("big.test", "TXT")] = [
         "v=spf1 " + " ".join(f"include:p{n}.test" for n in range(5)) + " ~all"
@@ -45,7 +45,9 @@ def test_eleven_lookups_hidden_in_includes_are_found() -> None:
 
     report = check_spf("example.com", dns(records))
 
-    assert report.lookups == 16
+    # A receiver stops at the eleventh lookup, and so does the walk.
+    assert report.lookups == 11
+    assert report.over_limit
     assert report.void_lookups == 0
 
 
@@ -160,3 +162,38 @@ def test_a_record_with_a_syntax_error_is_not_evaluated_further() -> None:
     assert report.lookups == 0
     assert queried == []
     assert len(report.problems) == 1
+
+
+def test_a_mesh_of_includes_stops_past_the_limit_and_asks_each_name_once() -> None:
+    names = [f"n{n}.test" for n in range(30)]
+    records = {("example.com", "TXT"): ["v=spf1 include:n0.test ~all"]}
+    for name in names:
+        others = " ".join(f"include:{other}" for other in names if other != name)
+        records[(name, "TXT")] = [f"v=spf1 {others} ~all"]
+    asked: list[tuple[str, str]] = []
+
+    def lookup(name: str, rtype: str) -> list[str]:
+        asked.append((name, rtype))
+        # An unbounded walk of this mesh would not end in a lifetime.
+        assert len(asked) < 100, "the walk did not stop past the lookup limit"
+        return records.get((name, rtype), [])
+
+    report = check_spf("example.com", lookup)
+
+    assert report.lookups == 11
+    assert report.over_limit
+    assert len(asked) == len(set(asked)) <= 12
+
+
+def test_a_failed_include_lookup_is_a_temperror_naming_it() -> None:
+    def lookup(name: str, rtype: str) -> list[str]:
+        if name == "_spf.broken.test":
+            raise TemporaryError("SERVFAIL")
+        return {("example.com", "TXT"): ["v=spf1 include:_spf.broken.test ~all"]}[
+            (name, rtype)
+        ]
+
+    report = check_spf("example.com", lookup)
+
+    assert report.temperror == "include _spf.broken.test: SERVFAIL"
+    assert report.problems == []
