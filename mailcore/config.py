@@ -80,12 +80,23 @@ class _DuplicateKeyError(Exception):
         self.line = line
 
 
+_BASE_60_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader, except that a key written twice is an error.
 
     Plain PyYAML keeps the last of two equal keys, so a second ``region:`` line
     would silently win over the first.
     """
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        tag = super().resolve(kind, value, implicit)
+        # YAML 1.1 reads 1:30 as the base-60 number 90; in a settings file it is
+        # a typo far more often than a number, so it stays text and is refused.
+        if tag in _BASE_60_TAGS and ":" in value:
+            return "tag:yaml.org,2002:str"
+        return tag
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[object] = set()
@@ -242,6 +253,13 @@ class SpfSettings(Settings):
                 f"{lookups} mechanisms query DNS; expected at most "
                 f"{_SPF_LOOKUP_LIMIT} (RFC 7208 lookup limit)"
             )
+        # ip4: and ip6: ranges cost no lookup, so only the length bounds them.
+        length = len(" ".join(["v=spf1", *terms, "~all"]))
+        if length > dns_checks.TXT_TEXT_LIMIT:
+            raise ValueError(
+                f"the SPF record would be {length} characters; expected at most "
+                f"{dns_checks.TXT_TEXT_LIMIT} (fewer mechanisms, or wider ranges)"
+            )
         return terms
 
     def value(self) -> str:
@@ -296,6 +314,16 @@ class DmarcSettings(Settings):
             address = names.normalise_address(address, example="dmarc@example.com")
             uris.append(f"mailto:{address}{bang}{size.lower()}")
         return uris
+
+    @model_validator(mode="after")
+    def _fits_one_record(self) -> DmarcSettings:
+        length = len(self.value())
+        if length > dns_checks.TXT_TEXT_LIMIT:
+            raise ValueError(
+                f"the DMARC record would be {length} characters; expected at most "
+                f"{dns_checks.TXT_TEXT_LIMIT} (fewer rua and ruf addresses)"
+            )
+        return self
 
     def value(self) -> str:
         """The record as published, tags in the order RFC 7489 shows them."""
