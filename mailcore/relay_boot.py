@@ -284,10 +284,17 @@ def user_data(
     log_group: str,
     metric_namespace: str,
     relay: str,
+    group_name: str,
+    drain_hook_name: str,
+    drain_deadline_seconds: int,
     submission_secret_id: str | None = None,
     server_cert: tuple[str, str] | None = None,
 ) -> str:
     """The bash boot script of a relay instance on Amazon Linux 2023.
+
+    When Auto Scaling group ``group_name`` terminates the instance, the
+    lifecycle hook ``drain_hook_name`` holds it while :func:`drain_script`
+    delivers the queue, for at most ``drain_deadline_seconds``.
 
     With ``submission_secret_id`` (the relay rendered with ``submission_auth``)
     it also fills sasldb from that secret, and makes a self-signed
@@ -299,6 +306,12 @@ def user_data(
         ),
         "/usr/local/sbin/relay-queue-metric": queue_metric_script(
             namespace=metric_namespace, relay=relay, region=region
+        ),
+        "/usr/local/sbin/relay-drain": drain_script(
+            region=region,
+            group_name=group_name,
+            hook_name=drain_hook_name,
+            deadline_seconds=drain_deadline_seconds,
         ),
         "/opt/aws/amazon-cloudwatch-agent/etc/relay.json": _agent_config(
             log_group=log_group
@@ -325,6 +338,19 @@ def user_data(
         "/etc/systemd/system/relay-queue-metric.timer": _unit(
             "Postfix queue size to CloudWatch every minute",
             "\n[Timer]\nOnBootSec=1min\nOnUnitActiveSec=1min\n\n"
+            "[Install]\nWantedBy=timers.target\n",
+        ),
+        "/etc/systemd/system/relay-drain.service": _unit(
+            "Deliver the Postfix queue before Auto Scaling terminates the instance",
+            "After=postfix.service\n\n[Service]\nType=oneshot\n"
+            "ExecStart=/usr/local/sbin/relay-drain\n",
+        ),
+        # Polls every 30 seconds: the lifecycle state is only in the instance
+        # metadata, and systemd's default accuracy (a minute) would lose time
+        # the drain needs.
+        "/etc/systemd/system/relay-drain.timer": _unit(
+            "Watch for the instance's termination by Auto Scaling",
+            "\n[Timer]\nOnBootSec=1min\nOnUnitInactiveSec=30s\nAccuracySec=5s\n\n"
             "[Install]\nWantedBy=timers.target\n",
         ),
         "/etc/systemd/system/postfix.service.d/restart.conf": (
@@ -375,7 +401,8 @@ def user_data(
         # Postfix starts without credentials too: mail waits in the queue.
         "systemctl enable --now relay-credentials.service || true",
         "systemctl enable --now postfix.service",
-        "systemctl enable --now relay-credentials.timer relay-queue-metric.timer",
+        "systemctl enable --now relay-credentials.timer relay-queue-metric.timer "
+        "relay-drain.timer",
         "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl "
         "-a fetch-config -m ec2 -s "
         "-c file:/opt/aws/amazon-cloudwatch-agent/etc/relay.json",
