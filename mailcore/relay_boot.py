@@ -4,7 +4,8 @@ Everything is rendered here, from :mod:`mailcore.postfix`'s output and names the
 stack passes in: no credential is ever part of the text. At boot the instance
 fetches the SMTP user's secret with the AWS CLI and writes ``sasl_passwd``
 itself (:func:`credentials_script`), again every 15 minutes so that a rotated
-key reaches the relay.
+key reaches the relay. When its Auto Scaling group terminates it, the instance
+delivers what is queued before letting it go (:func:`drain_script`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from mailcore.postfix import PostfixFiles
 __all__ = [
     "METRIC_NAME",
     "credentials_script",
+    "drain_script",
     "queue_metric_script",
     "submission_users_script",
     "user_data",
@@ -147,6 +149,108 @@ aws cloudwatch put-metric-data --region {shlex.quote(region)} \\
 """
 
 
+def drain_script(
+    *,
+    region: str,
+    group_name: str,
+    hook_name: str,
+    deadline_seconds: int,
+    poll_seconds: int = 30,
+    credentials_command: str = "/usr/local/sbin/relay-credentials",
+    metadata_url: str = "http://169.254.169.254",
+    done_path: str = "/run/relay-drain-done",
+    config_directory: str = "/etc/postfix",
+) -> str:
+    """A Python script delivering the queue once the instance is being terminated.
+
+    Run every ``poll_seconds`` by a timer, it reads the instance's target
+    lifecycle state from the instance metadata service (IMDSv2) and does
+    nothing until that is ``Terminated``. Then it closes Postfix's SMTP
+    listeners, refreshes the SMTP credentials once with ``credentials_command``,
+    flushes the queue every ``poll_seconds`` until it is empty or
+    ``deadline_seconds`` have passed, and completes the lifecycle action
+    ``hook_name`` of ``group_name`` with ``CONTINUE``. ``done_path`` records
+    that it did, so that later runs stay quiet.
+    """
+    return f"""#!/usr/bin/python3
+# Rendered by mailcore/relay_boot.py: deliver the queue before the instance goes.
+import os, subprocess, sys, time, urllib.error, urllib.request
+
+METADATA = {metadata_url!r}
+CONFIG = {config_directory!r}
+DONE = {done_path!r}
+DEADLINE_SECONDS = {deadline_seconds!r}
+POLL_SECONDS = {poll_seconds!r}
+
+
+def metadata(path, token):
+    request = urllib.request.Request(
+        METADATA + "/latest/meta-data/" + path,
+        headers={{"X-aws-ec2-metadata-token": token}},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.read().decode().strip()
+
+
+def queued():
+    listing = subprocess.run(
+        ["postqueue", "-c", CONFIG, "-j"], check=True, capture_output=True, text=True
+    ).stdout
+    return len([line for line in listing.splitlines() if line.strip()])
+
+
+if os.path.exists(DONE):
+    sys.exit(0)
+token_request = urllib.request.Request(
+    METADATA + "/latest/api/token",
+    method="PUT",
+    headers={{"X-aws-ec2-metadata-token-ttl-seconds": "3600"}},
+)
+with urllib.request.urlopen(token_request, timeout=5) as response:
+    token = response.read().decode()
+try:
+    state = metadata("autoscaling/target-lifecycle-state", token)
+except urllib.error.HTTPError as error:
+    # Not (yet) known to Auto Scaling: nothing to drain for.
+    if error.code == 404:
+        sys.exit(0)
+    raise
+if state != "Terminated":
+    sys.exit(0)
+
+print("terminating: closing the SMTP listeners and delivering the queue")
+# Closed ports make clients try again later or elsewhere (a rejection could
+# bounce their mail); Postfix's own delivery runs over unix services and goes on.
+subprocess.run(
+    ["postconf", "-c", CONFIG, "-e", "master_service_disable = inet"], check=False
+)
+subprocess.run(["postfix", "-c", CONFIG, "reload"], check=False)
+# A key rotated since the last timed refresh is what most likely holds mail
+# back; a failure here must not keep the drain from trying what it has.
+subprocess.run([{credentials_command!r}], check=False)
+
+deadline = time.monotonic() + DEADLINE_SECONDS
+while queued() and time.monotonic() < deadline:
+    subprocess.run(["postqueue", "-c", CONFIG, "-f"], check=False)
+    time.sleep(max(0, min(POLL_SECONDS, deadline - time.monotonic())))
+left = queued()
+if left:
+    print(left, "messages still queued at the deadline; they are lost")
+
+instance = metadata("instance-id", token)
+subprocess.run(
+    ["aws", "autoscaling", "complete-lifecycle-action", "--region", {region!r},
+     "--auto-scaling-group-name", {group_name!r},
+     "--lifecycle-hook-name", {hook_name!r},
+     "--instance-id", instance, "--lifecycle-action-result", "CONTINUE"],
+    check=True,
+)
+with open(DONE, "w"):
+    pass
+print("lifecycle action completed for", instance)
+"""
+
+
 def _agent_config(*, log_group: str) -> str:
     return json.dumps(
         {
@@ -180,10 +284,17 @@ def user_data(
     log_group: str,
     metric_namespace: str,
     relay: str,
+    group_name: str,
+    drain_hook_name: str,
+    drain_deadline_seconds: int,
     submission_secret_id: str | None = None,
     server_cert: tuple[str, str] | None = None,
 ) -> str:
     """The bash boot script of a relay instance on Amazon Linux 2023.
+
+    When Auto Scaling group ``group_name`` terminates the instance, the
+    lifecycle hook ``drain_hook_name`` holds it while :func:`drain_script`
+    delivers the queue, for at most ``drain_deadline_seconds``.
 
     With ``submission_secret_id`` (the relay rendered with ``submission_auth``)
     it also fills sasldb from that secret, and makes a self-signed
@@ -195,6 +306,12 @@ def user_data(
         ),
         "/usr/local/sbin/relay-queue-metric": queue_metric_script(
             namespace=metric_namespace, relay=relay, region=region
+        ),
+        "/usr/local/sbin/relay-drain": drain_script(
+            region=region,
+            group_name=group_name,
+            hook_name=drain_hook_name,
+            deadline_seconds=drain_deadline_seconds,
         ),
         "/opt/aws/amazon-cloudwatch-agent/etc/relay.json": _agent_config(
             log_group=log_group
@@ -221,6 +338,19 @@ def user_data(
         "/etc/systemd/system/relay-queue-metric.timer": _unit(
             "Postfix queue size to CloudWatch every minute",
             "\n[Timer]\nOnBootSec=1min\nOnUnitActiveSec=1min\n\n"
+            "[Install]\nWantedBy=timers.target\n",
+        ),
+        "/etc/systemd/system/relay-drain.service": _unit(
+            "Deliver the Postfix queue before Auto Scaling terminates the instance",
+            "After=postfix.service\n\n[Service]\nType=oneshot\n"
+            "ExecStart=/usr/local/sbin/relay-drain\n",
+        ),
+        # Polls every 30 seconds: the lifecycle state is only in the instance
+        # metadata, and systemd's default accuracy (a minute) would lose time
+        # the drain needs.
+        "/etc/systemd/system/relay-drain.timer": _unit(
+            "Watch for the instance's termination by Auto Scaling",
+            "\n[Timer]\nOnBootSec=1min\nOnUnitInactiveSec=30s\nAccuracySec=5s\n\n"
             "[Install]\nWantedBy=timers.target\n",
         ),
         "/etc/systemd/system/postfix.service.d/restart.conf": (
@@ -271,7 +401,8 @@ def user_data(
         # Postfix starts without credentials too: mail waits in the queue.
         "systemctl enable --now relay-credentials.service || true",
         "systemctl enable --now postfix.service",
-        "systemctl enable --now relay-credentials.timer relay-queue-metric.timer",
+        "systemctl enable --now relay-credentials.timer relay-queue-metric.timer "
+        "relay-drain.timer",
         "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl "
         "-a fetch-config -m ec2 -s "
         "-c file:/opt/aws/amazon-cloudwatch-agent/etc/relay.json",

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from aws_cdk import (
     Acknowledgment,
+    ArnFormat,
     Duration,
     RemovalPolicy,
     Stack,
@@ -29,6 +30,8 @@ from mailcore.postfix import render, ses_smtp_host
 from stacks.nag import acknowledge_wildcard
 
 __all__ = [
+    "DRAIN_HOOK_NAME",
+    "DRAIN_TIMEOUT",
     "METRIC_NAMESPACE",
     "SERVER_CERT",
     "SMTP_PORTS",
@@ -40,6 +43,17 @@ METRIC_NAMESPACE = "Mail/Relay"
 SMTP_PORTS = (25, 587)
 # Made at first boot (self-signed) when clients may authenticate.
 SERVER_CERT = ("/etc/postfix/relay-cert.pem", "/etc/postfix/relay-key.pem")
+# A fixed name, so that the boot script can name the hook without referring to
+# a resource that needs the launch template first.
+DRAIN_HOOK_NAME = "drain-queue"
+# How long a terminating instance may keep delivering its queue. Mail piles up
+# mostly while SES refuses a just-rotated key, which lasts up to 15 minutes;
+# longer would hold up every deployment that replaces the instance.
+DRAIN_TIMEOUT = Duration.minutes(15)
+# The drain gives up this much earlier, so that it, not the heartbeat running
+# out, ends the wait and logs what is left: its timer notices the termination
+# up to about half a minute late.
+_DRAIN_MARGIN = Duration.minutes(2)
 
 
 class SmtpRelay(Construct):
@@ -77,7 +91,8 @@ class SmtpRelay(Construct):
     ) -> None:
         """Keyword arguments:
 
-        - ``relay_name``: names the metric dimension and alarms.
+        - ``relay_name``: names the metric dimension, the alarms and the Auto
+          Scaling group.
         - ``log_group_name``: the log group Postfix's maillog is shipped to.
         - ``secret_name``: the SMTP user's secret (``username``, ``password``).
         - ``ses_port``: 587 (default in settings), 2587, 465 or 2465.
@@ -187,6 +202,24 @@ class SmtpRelay(Construct):
             ),
         )
 
+        # Named, not referenced: the group needs the launch template that holds
+        # this role, so the role cannot refer to the group.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CompleteDrainLifecycleAction",
+                actions=["autoscaling:CompleteLifecycleAction"],
+                resources=[self._group_arn(relay_name)],
+            )
+        )
+        acknowledge_wildcard(
+            self.role,
+            resource=self._group_arn(relay_name),
+            reason=(
+                "An Auto Scaling group's ARN holds an ID unknown until it is "
+                "created; the group's fixed name limits the statement to it."
+            ),
+        )
+
         script = relay_boot.user_data(
             files=files,
             secret_id=secret_name,
@@ -194,6 +227,11 @@ class SmtpRelay(Construct):
             log_group=log_group_name,
             metric_namespace=METRIC_NAMESPACE,
             relay=relay_name,
+            group_name=relay_name,
+            drain_hook_name=DRAIN_HOOK_NAME,
+            drain_deadline_seconds=int(
+                DRAIN_TIMEOUT.to_seconds() - _DRAIN_MARGIN.to_seconds()
+            ),
             submission_secret_id=submission_secret_name,
             server_cert=SERVER_CERT if submission_auth else None,
         )
@@ -240,6 +278,7 @@ class SmtpRelay(Construct):
         self.group = autoscaling.AutoScalingGroup(
             self,
             "Group",
+            auto_scaling_group_name=relay_name,
             vpc=vpc,
             vpc_subnets=subnets,
             launch_template=self.launch_template,
@@ -254,6 +293,15 @@ class SmtpRelay(Construct):
             notifications=(
                 [autoscaling.NotificationConfiguration(topic=topic)] if topic else None
             ),
+        )
+        # Whatever ends an instance (a new AMI, a new instance type, a failed
+        # health check), it first gets the time to deliver what it queued.
+        self.group.add_lifecycle_hook(
+            "QueueDrain",
+            lifecycle_hook_name=DRAIN_HOOK_NAME,
+            lifecycle_transition=autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
+            default_result=autoscaling.DefaultResult.CONTINUE,
+            heartbeat_timeout=DRAIN_TIMEOUT,
         )
         if topic is None:
             Validations.of(self.group).acknowledge(
@@ -369,6 +417,14 @@ class SmtpRelay(Construct):
             )
         self.load_balancer = load_balancer
         self.endpoint = load_balancer.load_balancer_dns_name
+
+    def _group_arn(self, name: str) -> str:
+        return Stack.of(self).format_arn(
+            service="autoscaling",
+            resource="autoScalingGroup",
+            resource_name=f"*:autoScalingGroupName/{name}",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
 
     def _submission_secret(self, name: str) -> secretsmanager.Secret:
         secret = secretsmanager.Secret(

@@ -5,12 +5,14 @@ user data uses, with only addresses, ports, paths and the CA changed. It runs as
 a private instance (its own config, queue and data directories in a temporary
 folder, listening on 127.0.0.1 at a free high port), so the machine's own Postfix
 and port 25 are never touched. The stand-in is aiosmtpd requiring STARTTLS and
-AUTH, with a certificate from a CA generated here.
+AUTH, with a certificate from a CA generated here. The instance metadata service
+has a stand-in too, answering IMDSv2 requests only.
 """
 
 from __future__ import annotations
 
 import datetime
+import http.server
 import ipaddress
 import json
 import os
@@ -39,6 +41,7 @@ from mailcore.postfix import PostfixFiles, render
 __all__ = [
     "LOOPBACK",
     "OUTSIDE",
+    "MetadataStandIn",
     "PostfixRelay",
     "SesStandIn",
     "TestCa",
@@ -62,10 +65,15 @@ SECRET_ID = "mail/test/smtp/relay"
 SUBMISSION = {"username": "client", "password": "submission-password-0123456789"}
 SUBMISSION_ID = "mail/test/relay/submission"
 
-# Stands in for the AWS CLI: prints the SecretString of --secret-id from a file.
+# Stands in for the AWS CLI: prints the SecretString of --secret-id from a file,
+# and writes down any other call (one JSON list of arguments a line).
 _FAKE_AWS = """#!{python}
-import pathlib, sys
+import json, pathlib, sys
 arguments = sys.argv[1:]
+if "--secret-id" not in arguments:
+    with open({calls!r}, "a") as calls:
+        calls.write(json.dumps(arguments) + "\\n")
+    sys.exit(0)
 secret_id = arguments[arguments.index("--secret-id") + 1]
 folder = pathlib.Path({folder!r})
 sys.stdout.write((folder / secret_id.replace("/", "_")).read_text())
@@ -351,14 +359,17 @@ class PostfixRelay:
             Path(self.files.smtpd_conf_path).write_text(self.files.smtpd_conf)
         self._fake_aws()
         self.store_secret(SECRET_ID, SECRET)
-        self.run_boot_script(
-            relay_boot.credentials_script(
-                files=self.files,
-                secret_id=SECRET_ID,
-                region="eu-west-1",
-                config_directory=str(self.directory),
-            )
+        self.credentials_script = relay_boot.credentials_script(
+            files=self.files,
+            secret_id=SECRET_ID,
+            region="eu-west-1",
+            config_directory=str(self.directory),
         )
+        self.run_boot_script(self.credentials_script)
+        # Where the instance's other scripts find relay-credentials.
+        self.credentials_command = str(self._bin / "relay-credentials")
+        Path(self.credentials_command).write_text(self.credentials_script)
+        Path(self.credentials_command).chmod(0o755)
         if submission_auth:
             self.store_secret(SUBMISSION_ID, SUBMISSION)
             self.run_boot_script(
@@ -376,10 +387,21 @@ class PostfixRelay:
         self._bin.mkdir()
         self._secrets.mkdir(mode=0o700)
         aws = self._bin / "aws"
+        self._calls = self.directory / "aws-calls"
         aws.write_text(
-            _FAKE_AWS.format(python=sys.executable, folder=str(self._secrets))
+            _FAKE_AWS.format(
+                python=sys.executable,
+                folder=str(self._secrets),
+                calls=str(self._calls),
+            )
         )
         aws.chmod(0o755)
+
+    def aws_calls(self) -> list[list[str]]:
+        """The AWS CLI's arguments for each call other than reading a secret."""
+        if not self._calls.exists():
+            return []
+        return [json.loads(line) for line in self._calls.read_text().splitlines()]
 
     def store_secret(self, secret_id: str, value: dict[str, Any]) -> None:
         """What Secrets Manager would answer for ``secret_id``."""
@@ -476,3 +498,68 @@ class PostfixRelay:
                 return log
             time.sleep(0.1)
         raise TimeoutError(f"{text!r} not in the relay's log:\n{self.log()}")
+
+
+class MetadataStandIn:
+    """The instance metadata service on loopback, answering IMDSv2 requests only.
+
+    A ``PUT /latest/api/token`` gets a token; a ``GET`` under
+    ``/latest/meta-data/`` without it gets 401, as with ``HttpTokens: required``.
+    ``lifecycle_state`` is what ``autoscaling/target-lifecycle-state`` reads.
+    """
+
+    TOKEN = "imds-token-for-tests"
+
+    def __init__(self, *, instance_id: str, lifecycle_state: str = "InService") -> None:
+        self.instance_id = instance_id
+        self.lifecycle_state = lifecycle_state
+        self.refused: list[str] = []
+        stand_in = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                if self.path == "/latest/api/token" and self.headers.get(
+                    "X-aws-ec2-metadata-token-ttl-seconds"
+                ):
+                    self._answer(200, stand_in.TOKEN)
+                else:
+                    self._answer(400, "")
+
+            def do_GET(self) -> None:
+                if self.headers.get("X-aws-ec2-metadata-token") != stand_in.TOKEN:
+                    stand_in.refused.append(self.path)
+                    self._answer(401, "")
+                    return
+                items = {
+                    "/latest/meta-data/instance-id": stand_in.instance_id,
+                    "/latest/meta-data/autoscaling/target-lifecycle-state": (
+                        stand_in.lifecycle_state
+                    ),
+                }
+                if self.path in items:
+                    self._answer(200, items[self.path])
+                else:
+                    self._answer(404, "")
+
+            def _answer(self, status: int, body: str) -> None:
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.url = f"http://{LOOPBACK}:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever)
+
+    def start(self) -> MetadataStandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()

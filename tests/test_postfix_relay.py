@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import smtplib
+import socket
 import ssl
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -15,11 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from mailcore import relay_boot
 from tests.relay_harness import (
     LOOPBACK,
     OUTSIDE,
     SECRET,
+    SECRET_ID,
     SUBMISSION,
+    MetadataStandIn,
     PostfixRelay,
     SesStandIn,
     TestCa,
@@ -217,3 +221,102 @@ def test_submission_refuses_a_wrong_password_and_unauthenticated_relaying(
     assert code == 554
     assert b"Relay access denied" in text
     assert standin.messages == []
+
+
+INSTANCE = "i-0123456789abcdef0"
+
+
+@pytest.fixture
+def metadata(ca: TestCa) -> Iterator[MetadataStandIn]:
+    server = MetadataStandIn(instance_id=INSTANCE).start()
+    yield server
+    server.stop()
+
+
+def drain(relay: PostfixRelay, metadata: MetadataStandIn) -> str:
+    """Run the drain script once, as its timer would, against this relay."""
+    return relay.run_boot_script(
+        relay_boot.drain_script(
+            region="eu-west-1",
+            group_name="mail-test-relay",
+            hook_name="drain-queue",
+            deadline_seconds=30,
+            poll_seconds=1,
+            credentials_command=relay.credentials_command,
+            metadata_url=metadata.url,
+            done_path=str(relay.directory / "drain-done"),
+            config_directory=str(relay.directory),
+        )
+    )
+
+
+def listening(relay: PostfixRelay) -> bool:
+    try:
+        socket.create_connection((LOOPBACK, relay.port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def test_an_instance_in_service_keeps_its_queue_listeners_and_lifecycle(
+    ca: TestCa, metadata: MetadataStandIn
+) -> None:
+    with relay_to(ca, free_port()) as relay:
+        submit(relay)
+        relay.wait_for_log("status=deferred")
+        output = drain(relay, metadata)
+        queued = relay.queue()
+        still_listening = listening(relay)
+        calls = relay.aws_calls()
+
+    assert output == ""
+    assert len(queued) == 1
+    assert still_listening is True
+    assert calls == []
+    assert metadata.refused == []
+
+
+def test_a_terminating_instance_delivers_its_queue_then_lets_the_group_go_on(
+    ca: TestCa, standin: SesStandIn, metadata: MetadataStandIn
+) -> None:
+    # The relay still holds a key that SES refuses; the secret already has the
+    # rotated one, which the drain must fetch before flushing.
+    with relay_to(ca, standin.port) as relay:
+        relay.store_secret(SECRET_ID, {**SECRET, "password": "rotated-away"})
+        relay.run_boot_script(relay.credentials_script)
+        relay.store_secret(SECRET_ID, SECRET)
+        submit(relay)
+        relay.wait_for_log("status=deferred")
+        deferred = relay.queue()
+        metadata.lifecycle_state = "Terminated"
+        output = drain(relay, metadata)
+        [received] = standin.messages
+        left = relay.queue()
+        still_listening = listening(relay)
+        again = drain(relay, metadata)
+        calls = relay.aws_calls()
+
+    assert "authentication failed" in deferred[0]["recipients"][0]["delay_reason"]
+    assert received.login == SECRET["username"]
+    assert b"Subject: relay test 1" in received.content
+    assert left == []
+    assert still_listening is False
+    assert calls == [
+        [
+            "autoscaling",
+            "complete-lifecycle-action",
+            "--region",
+            "eu-west-1",
+            "--auto-scaling-group-name",
+            "mail-test-relay",
+            "--lifecycle-hook-name",
+            "drain-queue",
+            "--instance-id",
+            INSTANCE,
+            "--lifecycle-action-result",
+            "CONTINUE",
+        ]
+    ]
+    assert f"lifecycle action completed for {INSTANCE}" in output
+    assert again == ""
+    assert metadata.refused == []

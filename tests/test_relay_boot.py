@@ -24,6 +24,9 @@ def boot_script(**options: object) -> str:
             "log_group": "/mail/prod/relay/maillog",
             "metric_namespace": "Mail/Relay",
             "relay": "mail-prod-relay",
+            "group_name": "mail-prod-relay",
+            "drain_hook_name": "drain-queue",
+            "drain_deadline_seconds": 780,
             **options,
         }  # type: ignore[arg-type]
     )
@@ -87,3 +90,17 @@ def test_the_credentials_service_waits_for_the_network_before_postfix_starts() -
     assert "Wants=network-online.target\n" in unit
     assert "After=network-online.target\n" in unit
     assert "Before=postfix.service\n" in unit
+
+
+def test_a_timer_watches_for_termination_and_drains_within_the_deadline() -> None:
+    script = boot_script()
+
+    timer = script.split("/etc/systemd/system/relay-drain.timer", 1)[1]
+    timer = timer.split("RELAY_EOF", 2)[1]
+    assert "OnUnitInactiveSec=30s\nAccuracySec=5s\n" in timer
+    assert "WantedBy=timers.target" in timer
+    assert "ExecStart=/usr/local/sbin/relay-drain\n" in script
+    assert "relay-queue-metric.timer relay-drain.timer\n" in script
+    assert "DEADLINE_SECONDS = 780\n" in script
+    assert "\"--auto-scaling-group-name\", 'mail-prod-relay'" in script
+    assert "\"--lifecycle-hook-name\", 'drain-queue'" in script

@@ -404,3 +404,65 @@ def test_the_smallest_new_vpc_holds_the_relays_four_subnets() -> None:
 
     template.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": "10.80.0.0/22"})
     template.resource_count_is("AWS::EC2::Subnet", 4)
+
+
+def test_a_terminating_instance_is_held_up_to_15_minutes_to_drain_its_queue() -> None:
+    template = relay_template(settings())
+    group = Capture()
+
+    template.resource_count_is("AWS::AutoScaling::LifecycleHook", 1)
+    template.has_resource_properties(
+        "AWS::AutoScaling::LifecycleHook",
+        {
+            "AutoScalingGroupName": {"Ref": group},
+            "LifecycleHookName": "drain-queue",
+            "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+            "DefaultResult": "CONTINUE",
+            "HeartbeatTimeout": 900,
+            "NotificationTargetARN": Match.absent(),
+            "RoleARN": Match.absent(),
+        },
+    )
+    resources = template.to_json()["Resources"]
+    assert resources[group.as_string()]["Type"] == "AWS::AutoScaling::AutoScalingGroup"
+    template.has_resource_properties(
+        "AWS::AutoScaling::AutoScalingGroup",
+        {"AutoScalingGroupName": "mail-test-relay"},
+    )
+    # The drain gives up two minutes before the heartbeat would.
+    script = user_data(template)
+    assert "DEADLINE_SECONDS = 780\n" in script
+    assert "\"--auto-scaling-group-name\", 'mail-test-relay'" in script
+    assert "\"--lifecycle-hook-name\", 'drain-queue'" in script
+
+
+def test_the_instance_may_complete_lifecycle_actions_of_its_own_group_only() -> None:
+    template = relay_template(settings())
+    statements = Capture()
+
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyName": Match.string_like_regexp("^RelayInstanceRole"),
+            "PolicyDocument": {"Statement": statements},
+        },
+    )
+    assert [s for s in statements.as_array() if "autoscaling" in str(s)] == [
+        {
+            "Sid": "CompleteDrainLifecycleAction",
+            "Action": "autoscaling:CompleteLifecycleAction",
+            "Effect": "Allow",
+            "Resource": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":autoscaling:eu-west-1:",
+                        {"Ref": "AWS::AccountId"},
+                        ":autoScalingGroup:*:autoScalingGroupName/mail-test-relay",
+                    ],
+                ]
+            },
+        }
+    ]
