@@ -480,8 +480,8 @@ class EnvironmentConfig(Settings):
     def _env_name(cls, value: str) -> str:
         if not _ENV_NAME.match(value):
             raise ValueError(
-                "expected a file name of lower-case letters, digits and hyphens, "
-                "starting with a letter"
+                "expected a file name of 1 to 30 lower-case letters, digits and "
+                "hyphens, starting with a letter"
             )
         return value
 
@@ -609,7 +609,7 @@ def load_environment(
     if not _ENV_NAME.match(name):
         raise ConfigError(
             f"{option}={name!r}: expected the name of a file in environments/, "
-            "lower-case letters, digits and hyphens"
+            "1 to 30 lower-case letters, digits and hyphens, starting with a letter"
         )
     path = directory / f"{name}.yaml"
     shown = _shown_path(path)

@@ -134,6 +134,17 @@ class RelayVpcSettings(Settings):
         return self.cidr or "10.80.0.0/16"
 
 
+# A security group takes 60 inbound rules unless a quota increase says otherwise;
+# the relay adds up to two of its own for the load balancer and endpoints.
+_INBOUND_RULES = 58
+
+
+def _inbound_rules(allowed: list[str], submission: list[str]) -> int:
+    """Rules the relay's security groups hold: 25 and 587 per allowed network,
+    587 per submission network."""
+    return 2 * len(allowed) + len(submission)
+
+
 class RelaySettings(Settings):
     """An SMTP relay: Postfix on EC2 that relays what allowed clients send to SES."""
 
@@ -163,7 +174,7 @@ class RelaySettings(Settings):
 
     @field_validator("allowed_cidrs", "submission_cidrs")
     @classmethod
-    def _cidrs(cls, value: list[str]) -> list[str]:
+    def _cidrs(cls, value: list[str], info: ValidationInfo) -> list[str]:
         networks = []
         for entry in value:
             try:
@@ -182,6 +193,15 @@ class RelaySettings(Settings):
             if str(network) in networks:
                 raise ValueError(f"{entry!r} is listed twice; expected each once")
             networks.append(str(network))
+        # submission_cidrs are counted with allowed_cidrs in _submission.
+        if info.field_name == "allowed_cidrs" and (
+            _inbound_rules(networks, []) > _INBOUND_RULES
+        ):
+            raise ValueError(
+                f"{len(networks)} networks need {_inbound_rules(networks, [])} "
+                f"inbound rules (ports 25 and 587 each); expected at most "
+                f"{_INBOUND_RULES // 2} networks, or wider ones"
+            )
         return networks
 
     @field_validator("submission_cidrs")
@@ -192,6 +212,13 @@ class RelaySettings(Settings):
             raise ValueError(
                 "submission_cidrs applies to submission_auth: true only; expected "
                 "submission_auth: true, or no submission_cidrs"
+            )
+        rules = _inbound_rules(info.data.get("allowed_cidrs", []), value)
+        if rules > _INBOUND_RULES:
+            raise ValueError(
+                f"with allowed_cidrs the relay's security group would need {rules} "
+                f"inbound rules; expected at most {_INBOUND_RULES} (fewer or wider "
+                "networks)"
             )
         return value
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -752,3 +753,13 @@ def test_an_unarmoured_private_key_is_refused_without_showing_it(
         "is a PRIVATE key, which must never be published; expected the public key"
     )
     assert body[:12] not in message
+
+
+def test_an_environment_name_over_thirty_characters_names_the_limit(
+    tmp_path: Path,
+) -> None:
+    name = "a" * 31
+    (tmp_path / f"{name}.yaml").write_text("region: us-east-1\n")
+
+    with pytest.raises(ConfigError, match=re.escape("1 to 30 lower-case letters")):
+        load_environment(name, tmp_path)

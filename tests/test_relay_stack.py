@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Capture, Match, Template
 
@@ -466,3 +467,25 @@ def test_the_instance_may_complete_lifecycle_actions_of_its_own_group_only() -> 
             },
         }
     ]
+
+
+# EC2 refuses user data over 16 KB before base64: the instance would never launch.
+USER_DATA_LIMIT = 16 * 1024
+
+
+@pytest.mark.parametrize(("allowed", "submission"), [(29, 0), (1, 56)])
+def test_the_largest_boot_script_fits_ec2s_user_data_limit(
+    allowed: int, submission: int
+) -> None:
+    # The longest private networks the settings allow, as many as they allow.
+    networks = [f"100.{64 + n // 200}.{n % 200}.128/25" for n in range(allowed)]
+    others = [f"192.168.{n}.128/25" for n in range(submission)]
+    template = relay_template(
+        settings(
+            allowed_cidrs=networks,
+            submission_auth=True,
+            submission_cidrs=others,
+        )
+    )
+
+    assert len(user_data(template).encode()) <= USER_DATA_LIMIT
