@@ -878,17 +878,6 @@ def test_renaming_a_user_in_place_fails_and_keeps_the_user(
         handler.on_event(renamed)
 
 
-def test_the_rollback_of_a_refused_rename_keeps_the_user(
-    aws: dict[str, Stubber],
-) -> None:
-    workmail = aws["workmail"]
-    workmail.add_response("describe_user", user("ENABLED"), USER_KEY)
-    workmail.add_response("list_aliases", {"Aliases": [ALIAS]}, ENTITY_KEY)
-    rollback = user_update(user_props(), user_props(Name="jane-doe"))
-
-    assert handler.on_event(rollback)["PhysicalResourceId"] == USER_ID
-
-
 def test_moving_a_user_to_another_organisation_fails_and_keeps_the_user(
     aws: dict[str, Stubber],
 ) -> None:
@@ -911,13 +900,16 @@ def test_moving_a_user_to_another_organisation_fails_and_keeps_the_user(
         handler.on_event(moved)
 
 
-def test_the_rollback_of_a_refused_move_keeps_the_user(
-    aws: dict[str, Stubber],
+@pytest.mark.parametrize(
+    "refused", [{"Name": "jane-doe"}, {"OrganizationId": OTHER_ORG}], ids=str
+)
+def test_the_rollback_of_a_refused_rename_or_move_keeps_the_user(
+    aws: dict[str, Stubber], refused: dict[str, str]
 ) -> None:
     workmail = aws["workmail"]
     workmail.add_response("describe_user", user("ENABLED"), USER_KEY)
     workmail.add_response("list_aliases", {"Aliases": [ALIAS]}, ENTITY_KEY)
-    rollback = user_update(user_props(), user_props(OrganizationId=OTHER_ORG))
+    rollback = user_update(user_props(), user_props(**refused))
 
     assert handler.on_event(rollback)["PhysicalResourceId"] == USER_ID
 
