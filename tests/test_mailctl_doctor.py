@@ -15,7 +15,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from mailcore.config import load_environment
+from mailcore.config import DomainSettings, EnvironmentConfig, load_environment
 from mailcore.records import environment_records, txt_value
 from mailctl.cli import main
 from mailctl.doctor import (
@@ -115,16 +115,41 @@ def stubbed_ses(
     return client
 
 
+def checks_on(
+    server: ZoneServer,
+    config: EnvironmentConfig,
+    domain: DomainSettings | None = None,
+    *,
+    sesv2: Any,
+    smtp: Any = None,
+    **options: Any,
+) -> list[Check]:
+    """Doctor's checks of ``domain`` (the first one by default) against ``server``."""
+    return diagnose(
+        config,
+        domain or config.domains[0],
+        dns_client=Dns(nameserver=server.host, port=server.port, timeout=2),
+        sesv2=sesv2,
+        smtp=smtp,
+        **options,
+    )
+
+
+def serve_domain(
+    serve: Callable[[dict[str, str]], ZoneServer], domain: str, zone: str
+) -> ZoneServer:
+    """``domain``'s zone from ``zone`` text, beside amazonses.com's SPF."""
+    return serve({f"{domain}.": zone, "amazonses.com.": doctor_zones.AMAZONSES})
+
+
 def run_checks(
     server: ZoneServer, environments: Path, *, sesv2: Any = None, **options: Any
 ) -> dict[str, list[Check]]:
     config = load_environment("test", environments)
-    checks = diagnose(
+    checks = checks_on(
+        server,
         config,
-        config.domains[0],
-        dns_client=Dns(nameserver=server.host, port=server.port, timeout=2),
         sesv2=stubbed_ses() if sesv2 is None else sesv2,
-        smtp=options.pop("smtp", None),
         **options,
     )
     grouped: dict[str, list[Check]] = {}
@@ -327,13 +352,7 @@ def test_an_identity_missing_from_ses_fails_and_says_deploy(
     client.create_email_identity(EmailIdentity="other.example.org")
 
     config = load_environment("test", environments)
-    checks = diagnose(
-        config,
-        config.domains[0],
-        dns_client=Dns(nameserver=server.host, port=server.port, timeout=2),
-        sesv2=_GetAccountStubbed(client),
-        smtp=None,
-    )
+    checks = checks_on(server, config, sesv2=_GetAccountStubbed(client))
 
     assert checks[0].line() == (
         "fail ses-identity: example.com is not an SES identity in us-east-1; set: "
@@ -350,13 +369,7 @@ def test_an_unverified_identity_in_moto_fails(serve, environments) -> None:
     client.create_email_identity(EmailIdentity="example.com")
 
     config = load_environment("test", environments)
-    checks = diagnose(
-        config,
-        config.domains[0],
-        dns_client=Dns(nameserver=server.host, port=server.port, timeout=2),
-        sesv2=_GetAccountStubbed(client),
-        smtp=None,
-    )
+    checks = checks_on(server, config, sesv2=_GetAccountStubbed(client))
     by_name = {c.name: c for c in checks}
 
     assert by_name["ses-identity"].status == "fail"
@@ -637,20 +650,9 @@ def test_what_records_prints_is_what_doctor_accepts(
     zone = "\n".join(
         line for line in capsys.readouterr().out.splitlines() if line[:1] != ";"
     )
-    server = serve(
-        {
-            f"{domain.name}.": zone + "\n",
-            "amazonses.com.": doctor_zones.AMAZONSES,
-        }
-    )
+    server = serve_domain(serve, domain.name, zone + "\n")
 
-    checks = diagnose(
-        config,
-        domain,
-        dns_client=Dns(nameserver=server.host, port=server.port, timeout=2),
-        sesv2=None,
-        smtp=None,
-    )
+    checks = checks_on(server, config, domain, sesv2=None)
 
     assert {c.status for c in checks} <= {"ok", "skip"}, [c.line() for c in checks]
     dkim = [c for c in checks if c.name == "dkim"]
@@ -811,20 +813,9 @@ def test_own_dkim_key_is_compared_by_its_p_tag(serve) -> None:
             )
         else:
             lines.extend(record.zone_lines(300))
-    server = serve(
-        {
-            f"{domain.name}.": "\n".join(lines) + "\n",
-            "amazonses.com.": doctor_zones.AMAZONSES,
-        }
-    )
+    server = serve_domain(serve, domain.name, "\n".join(lines) + "\n")
 
-    checks = diagnose(
-        config,
-        domain,
-        dns_client=Dns(nameserver=server.host, port=server.port, timeout=2),
-        sesv2=None,
-        smtp=None,
-    )
+    checks = checks_on(server, config, domain, sesv2=None)
 
     (dkim,) = [c for c in checks if c.name == "dkim"]
     assert dkim.status == "ok", dkim.line()
@@ -891,13 +882,7 @@ def test_dkim_skip_says_the_identity_is_missing(serve, environments) -> None:
     client = boto3.client("sesv2", region_name="us-east-1")
     config = load_environment("test", environments)
 
-    checks = diagnose(
-        config,
-        config.domains[0],
-        dns_client=Dns(nameserver=server.host, port=server.port, timeout=2),
-        sesv2=_GetAccountStubbed(client),
-        smtp=None,
-    )
+    checks = checks_on(server, config, sesv2=_GetAccountStubbed(client))
 
     (dkim,) = [c for c in checks if c.name == "dkim"]
     assert dkim.line() == (
