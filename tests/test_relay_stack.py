@@ -47,6 +47,19 @@ def user_data(template: Template) -> str:
     return parts
 
 
+def role_statements(template: Template) -> list[Any]:
+    """The statements of the relay instance role's policy."""
+    statements = Capture()
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyName": Match.string_like_regexp("^RelayInstanceRole"),
+            "PolicyDocument": {"Statement": statements},
+        },
+    )
+    return statements.as_array()
+
+
 def relay_subnets(template: Template) -> list[dict[str, Any]]:
     """The subnets the relay's instances launch in, as (subnet type, AZ) facts."""
     resources = template.to_json()["Resources"]
@@ -111,16 +124,8 @@ def test_smtp_is_open_to_the_allowed_networks_only_and_ssh_to_nobody() -> None:
 
 def test_the_instance_role_reads_only_its_smtp_users_secret() -> None:
     template = relay_template(settings())
-    statements = Capture()
 
-    template.has_resource_properties(
-        "AWS::IAM::Policy",
-        {
-            "PolicyName": Match.string_like_regexp("^RelayInstanceRole"),
-            "PolicyDocument": {"Statement": statements},
-        },
-    )
-    [secret] = [s for s in statements.as_array() if "secretsmanager" in str(s)]
+    [secret] = [s for s in role_statements(template) if "secretsmanager" in str(s)]
     assert secret == {
         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
         "Effect": "Allow",
@@ -137,7 +142,7 @@ def test_the_instance_role_reads_only_its_smtp_users_secret() -> None:
             ]
         },
     }
-    [metric] = [s for s in statements.as_array() if "cloudwatch" in str(s)]
+    [metric] = [s for s in role_statements(template) if "cloudwatch" in str(s)]
     assert metric["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "Mail/Relay"}
     }
@@ -439,16 +444,8 @@ def test_a_terminating_instance_is_held_up_to_15_minutes_to_drain_its_queue() ->
 
 def test_the_instance_may_complete_lifecycle_actions_of_its_own_group_only() -> None:
     template = relay_template(settings())
-    statements = Capture()
 
-    template.has_resource_properties(
-        "AWS::IAM::Policy",
-        {
-            "PolicyName": Match.string_like_regexp("^RelayInstanceRole"),
-            "PolicyDocument": {"Statement": statements},
-        },
-    )
-    assert [s for s in statements.as_array() if "autoscaling" in str(s)] == [
+    assert [s for s in role_statements(template) if "autoscaling" in str(s)] == [
         {
             "Sid": "CompleteDrainLifecycleAction",
             "Action": "autoscaling:CompleteLifecycleAction",
